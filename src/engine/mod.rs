@@ -1,0 +1,12 @@
+//! The domain-free simulation engine: integer time, an event queue with a fixed order for
+//! same-instant events, and seeded random streams.
+//!
+//! Nothing in this module knows about portals, slots or parties.
+
+pub mod queue;
+pub mod random;
+pub mod time;
+
+pub use queue::{EventQueue, ScheduleError};
+pub use random::{Purpose, Stream, Streams};
+pub use time::{DAY, HOUR, MINUTE, Time};

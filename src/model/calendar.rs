@@ -1,0 +1,442 @@
+//! The calendar of one service: days, bands and slots, and an index of free room that
+//! answers "earliest bookable day with room for n" in logarithmic time.
+
+use crate::engine::Time;
+
+use super::config::Band;
+
+/// Index of a booking in the run's booking log.
+pub type BookingId = u32;
+
+/// The state of one slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// Free; `ever_booked` says whether it was held before (freed by a cancellation).
+    Free {
+        /// Whether some booking held it before.
+        ever_booked: bool,
+    },
+    /// Held by a booking.
+    Held(BookingId),
+    /// Its appointment took place and the party attended.
+    Attended,
+    /// Its appointment took place and the party did not come.
+    NoShow,
+}
+
+/// Where a booking sits: a day, a band and the slots it holds in that band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// Calendar day.
+    pub day: u32,
+    /// Band index within the service.
+    pub band: u16,
+    /// Number of slots held.
+    pub len: u8,
+    /// Slot indexes within the band (the first `len` are used).
+    pub slots: [u32; 5],
+}
+
+impl Placement {
+    /// The slot indexes held.
+    pub fn slots(&self) -> &[u32] {
+        &self.slots[..self.len as usize]
+    }
+}
+
+/// What became of a closed day's slots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayTally {
+    /// All slots of the day.
+    pub offered: u64,
+    /// Attended.
+    pub used: u64,
+    /// Held by a party that did not come.
+    pub wasted_noshow: u64,
+    /// Freed by a cancellation and not taken again.
+    pub wasted_freed: u64,
+    /// Never booked.
+    pub wasted_unbooked: u64,
+    /// Still held (a day closed with a booking on it: only for days past the end).
+    pub held: u64,
+}
+
+/// A max segment tree over days.
+#[derive(Debug, Clone)]
+struct RoomIndex {
+    size: usize,
+    tree: Vec<u32>,
+}
+
+impl RoomIndex {
+    fn new(n: usize) -> Self {
+        let size = n.next_power_of_two().max(1);
+        Self { size, tree: vec![0; 2 * size] }
+    }
+
+    fn set(&mut self, i: usize, value: u32) {
+        let mut p = i + self.size;
+        self.tree[p] = value;
+        while p > 1 {
+            p /= 2;
+            self.tree[p] = self.tree[2 * p].max(self.tree[2 * p + 1]);
+        }
+    }
+
+    /// The first index `>= lo` whose value is `>= need`.
+    fn first_at_least(&self, lo: usize, need: u32) -> Option<usize> {
+        if lo >= self.size || need == 0 {
+            return if need == 0 && lo < self.size { Some(lo) } else { None };
+        }
+        self.descend(1, 0, self.size, lo, need)
+    }
+
+    fn descend(&self, node: usize, l: usize, r: usize, lo: usize, need: u32) -> Option<usize> {
+        if r <= lo || self.tree[node] < need {
+            return None;
+        }
+        if r - l == 1 {
+            return Some(l);
+        }
+        let m = (l + r) / 2;
+        self.descend(2 * node, l, m, lo, need).or_else(|| self.descend(2 * node + 1, m, r, lo, need))
+    }
+
+    /// The maximum over indexes `>= lo`.
+    fn max_from(&self, lo: usize) -> u32 {
+        let (mut l, mut r) = (lo + self.size, 2 * self.size);
+        let mut best = 0;
+        while l < r {
+            if l & 1 == 1 {
+                best = best.max(self.tree[l]);
+                l += 1;
+            }
+            if r & 1 == 1 {
+                r -= 1;
+                best = best.max(self.tree[r]);
+            }
+            l /= 2;
+            r /= 2;
+        }
+        best
+    }
+}
+
+/// One service's calendar.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    bands: Vec<Band>,
+    offsets: Vec<usize>,
+    per_day: usize,
+    open: Vec<bool>,
+    released: Vec<bool>,
+    released_at: Vec<Option<Time>>,
+    filled_at: Vec<Option<Time>>,
+    slots: Vec<Slot>,
+    room: Vec<u32>,
+    index: RoomIndex,
+}
+
+impl Calendar {
+    /// A calendar of `open.len()` days, nothing released, every slot free.
+    pub fn new(bands: &[Band], open: &[bool]) -> Self {
+        let mut offsets = Vec::with_capacity(bands.len());
+        let mut per_day = 0;
+        for b in bands {
+            offsets.push(per_day);
+            per_day += b.slots as usize;
+        }
+        let days = open.len();
+        let mut room = Vec::with_capacity(days * bands.len());
+        for &is_open in open {
+            for b in bands {
+                room.push(if is_open { b.slots } else { 0 });
+            }
+        }
+        // Closed days keep free slots for a uniform layout; their room is zero, so they are never taken.
+        let slots = vec![Slot::Free { ever_booked: false }; days * per_day];
+        Self {
+            bands: bands.to_vec(),
+            offsets,
+            per_day,
+            open: open.to_vec(),
+            released: vec![false; days],
+            released_at: vec![None; days],
+            filled_at: vec![None; days],
+            slots,
+            room,
+            index: RoomIndex::new(days),
+        }
+    }
+
+    /// Days in the calendar.
+    pub fn days(&self) -> usize {
+        self.open.len()
+    }
+
+    /// The service's bands.
+    pub fn bands(&self) -> &[Band] {
+        &self.bands
+    }
+
+    /// Whether `day` has appointments.
+    pub fn is_open(&self, day: usize) -> bool {
+        self.open.get(day).copied().unwrap_or(false)
+    }
+
+    /// Whether `day` has been released.
+    pub fn is_released(&self, day: usize) -> bool {
+        self.released.get(day).copied().unwrap_or(false)
+    }
+
+    /// When `day` was released.
+    pub fn released_at(&self, day: usize) -> Option<Time> {
+        self.released_at.get(day).copied().flatten()
+    }
+
+    /// When `day` first had no free slot after its release.
+    pub fn filled_at(&self, day: usize) -> Option<Time> {
+        self.filled_at.get(day).copied().flatten()
+    }
+
+    /// Free slots in a band.
+    pub fn room(&self, day: usize, band: usize) -> u32 {
+        self.room[day * self.bands.len() + band]
+    }
+
+    /// Free slots of a day, all bands.
+    pub fn day_room(&self, day: usize) -> u32 {
+        (0..self.bands.len()).map(|b| self.room(day, b)).sum()
+    }
+
+    /// Slots per open day.
+    pub fn slots_per_day(&self) -> usize {
+        self.per_day
+    }
+
+    /// The state of slot `i` of `band` on `day`.
+    pub fn slot(&self, day: usize, band: usize, i: usize) -> Slot {
+        self.slots[day * self.per_day + self.offsets[band] + i]
+    }
+
+    fn max_band_room(&self, day: usize) -> u32 {
+        (0..self.bands.len()).map(|b| self.room(day, b)).max().unwrap_or(0)
+    }
+
+    fn refresh(&mut self, day: usize) {
+        let value = if self.released[day] { self.max_band_room(day) } else { 0 };
+        self.index.set(day, value);
+    }
+
+    /// Releases `day` at `now`; returns the free slots it brings (0 if closed or already released).
+    pub fn release(&mut self, day: usize, now: Time) -> u32 {
+        if day >= self.days() || self.released[day] || !self.open[day] {
+            return 0;
+        }
+        self.released[day] = true;
+        self.released_at[day] = Some(now);
+        self.refresh(day);
+        let room = self.day_room(day);
+        if room == 0 {
+            self.filled_at[day] = Some(now);
+        }
+        room
+    }
+
+    /// The largest party that fits somewhere on a released day `>= lo`.
+    pub fn max_fit(&self, lo: usize) -> u32 {
+        if lo >= self.days() { 0 } else { self.index.max_from(lo) }
+    }
+
+    /// The earliest released day `>= lo` with a band that has room for `size`, and that
+    /// band (the earliest such band of the day).
+    pub fn earliest_fit(&self, lo: usize, size: u32) -> Option<(usize, usize)> {
+        if lo >= self.days() {
+            return None;
+        }
+        let day = self.index.first_at_least(lo, size)?;
+        let band = (0..self.bands.len()).find(|&b| self.room(day, b) >= size)?;
+        Some((day, band))
+    }
+
+    /// The first band of `day` with room for `size`, released or not.
+    pub fn band_with_room(&self, day: usize, size: u32) -> Option<usize> {
+        if !self.is_open(day) {
+            return None;
+        }
+        (0..self.bands.len()).find(|&b| self.room(day, b) >= size)
+    }
+
+    /// Takes the `size` lowest-index free slots of `band` on `day` for `booking`.
+    /// Returns the placement and how many of the slots had been held before.
+    ///
+    /// The caller has checked that the band has room.
+    pub fn take(&mut self, day: usize, band: usize, size: u32, booking: BookingId, now: Time) -> (Placement, u32) {
+        let base = day * self.per_day + self.offsets[band];
+        let mut placement = Placement { day: day as u32, band: band as u16, len: 0, slots: [0; 5] };
+        let mut reused = 0;
+        for i in 0..self.bands[band].slots as usize {
+            if placement.len as u32 == size {
+                break;
+            }
+            if let Slot::Free { ever_booked } = self.slots[base + i] {
+                reused += u32::from(ever_booked);
+                self.slots[base + i] = Slot::Held(booking);
+                placement.slots[placement.len as usize] = i as u32;
+                placement.len += 1;
+            }
+        }
+        debug_assert_eq!(placement.len as u32, size, "take() without room");
+        self.room[day * self.bands.len() + band] -= size;
+        self.refresh(day);
+        if self.released[day] && self.filled_at[day].is_none() && self.day_room(day) == 0 {
+            self.filled_at[day] = Some(now);
+        }
+        (placement, reused)
+    }
+
+    /// Frees a booking's slots.
+    pub fn free(&mut self, p: &Placement) {
+        let base = p.day as usize * self.per_day + self.offsets[p.band as usize];
+        for &i in p.slots() {
+            self.slots[base + i as usize] = Slot::Free { ever_booked: true };
+        }
+        self.room[p.day as usize * self.bands.len() + p.band as usize] += p.len as u32;
+        self.refresh(p.day as usize);
+    }
+
+    /// Marks a booking's slots as attended or no-show at its appointment.
+    pub fn settle(&mut self, p: &Placement, attended: bool) {
+        let base = p.day as usize * self.per_day + self.offsets[p.band as usize];
+        for &i in p.slots() {
+            self.slots[base + i as usize] = if attended { Slot::Attended } else { Slot::NoShow };
+        }
+    }
+
+    /// Closes `day`: counts what became of its slots and stops it being bookable.
+    pub fn close(&mut self, day: usize) -> DayTally {
+        let mut tally = DayTally::default();
+        if day >= self.days() {
+            return tally;
+        }
+        self.released[day] = false;
+        self.refresh(day);
+        for b in 0..self.bands.len() {
+            self.room[day * self.bands.len() + b] = 0;
+        }
+        if !self.open[day] {
+            return tally;
+        }
+        tally.offered = self.per_day as u64;
+        for s in &self.slots[day * self.per_day..(day + 1) * self.per_day] {
+            match s {
+                Slot::Free { ever_booked: false } => tally.wasted_unbooked += 1,
+                Slot::Free { ever_booked: true } => tally.wasted_freed += 1,
+                Slot::Held(_) => tally.held += 1,
+                Slot::Attended => tally.used += 1,
+                Slot::NoShow => tally.wasted_noshow += 1,
+            }
+        }
+        tally
+    }
+
+    /// Counts a day's slots by state without closing it (for days past the end of the run).
+    pub fn tally(&self, day: usize) -> DayTally {
+        let mut tally = DayTally::default();
+        if day >= self.days() || !self.open[day] {
+            return tally;
+        }
+        tally.offered = self.per_day as u64;
+        for s in &self.slots[day * self.per_day..(day + 1) * self.per_day] {
+            match s {
+                Slot::Free { ever_booked: false } => tally.wasted_unbooked += 1,
+                Slot::Free { ever_booked: true } => tally.wasted_freed += 1,
+                Slot::Held(_) => tally.held += 1,
+                Slot::Attended => tally.used += 1,
+                Slot::NoShow => tally.wasted_noshow += 1,
+            }
+        }
+        tally
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cal(days: usize) -> Calendar {
+        let bands = [Band { start: 9 * 3600, slots: 3 }, Band { start: 10 * 3600, slots: 2 }];
+        let open: Vec<bool> = (0..days).map(|d| d % 7 != 6).collect();
+        Calendar::new(&bands, &open)
+    }
+
+    #[test]
+    fn nothing_fits_before_release() {
+        let c = cal(14);
+        assert_eq!(c.max_fit(0), 0);
+        assert_eq!(c.earliest_fit(0, 1), None);
+    }
+
+    #[test]
+    fn earliest_fit_respects_lead_size_and_closed_days() {
+        let mut c = cal(14);
+        for d in 0..14 {
+            c.release(d, 0);
+        }
+        assert_eq!(c.release(6, 0), 0, "closed day releases nothing");
+        assert_eq!(c.earliest_fit(5, 3), Some((5, 0)));
+        assert_eq!(c.earliest_fit(6, 1), Some((7, 0)), "day 6 is closed");
+        assert_eq!(c.earliest_fit(0, 4), None, "no band holds four");
+        let (p, _) = c.take(5, 0, 3, 0, 0);
+        assert_eq!(c.earliest_fit(5, 3), Some((7, 0)));
+        assert_eq!(c.earliest_fit(5, 2), Some((5, 1)));
+        c.free(&p);
+        assert_eq!(c.earliest_fit(5, 3), Some((5, 0)));
+    }
+
+    #[test]
+    fn take_prefers_lowest_free_indexes_and_counts_reuse() {
+        let mut c = cal(2);
+        c.release(0, 0);
+        let (a, _) = c.take(0, 0, 1, 0, 0);
+        let (b, _) = c.take(0, 0, 1, 1, 0);
+        assert_eq!((a.slots(), b.slots()), (&[0][..], &[1][..]));
+        c.free(&a);
+        let (again, reused) = c.take(0, 0, 2, 2, 0);
+        assert_eq!(again.slots(), &[0, 2]);
+        assert_eq!(reused, 1);
+    }
+
+    #[test]
+    fn closing_a_day_accounts_for_every_slot() {
+        let mut c = cal(2);
+        c.release(0, 0);
+        let (a, _) = c.take(0, 0, 2, 0, 0);
+        let (b, _) = c.take(0, 1, 1, 1, 0);
+        let (x, _) = c.take(0, 1, 1, 2, 0);
+        c.free(&x);
+        c.settle(&a, true);
+        c.settle(&b, false);
+        let t = c.close(0);
+        assert_eq!(t.offered, 5);
+        assert_eq!((t.used, t.wasted_noshow, t.wasted_freed, t.wasted_unbooked), (2, 1, 1, 1));
+        assert_eq!(t.used + t.wasted_noshow + t.wasted_freed + t.wasted_unbooked + t.held, t.offered);
+        assert_eq!(c.max_fit(0), 0, "a closed day is not bookable");
+    }
+
+    #[test]
+    fn room_index_matches_a_linear_scan() {
+        let mut idx = RoomIndex::new(37);
+        let values: Vec<u32> = (0..37).map(|i| (i * 7919 % 11) as u32).collect();
+        for (i, v) in values.iter().enumerate() {
+            idx.set(i, *v);
+        }
+        for lo in 0..37 {
+            assert_eq!(idx.max_from(lo), *values[lo..].iter().max().unwrap());
+            for need in 1..12 {
+                let expect = (lo..37).find(|&i| values[i] >= need);
+                assert_eq!(idx.first_at_least(lo, need), expect, "lo {lo} need {need}");
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The booking-portal model: calendars, parties, bookings, allocation policies and the
+//! legacy e-mail queue, simulated event by event. No I/O happens here.
+
+pub mod calendar;
+pub mod config;
+pub mod demand;
+pub mod party;
+pub mod policy;
+mod portal;
+
+pub use calendar::{Calendar, DayTally, Placement, Slot};
+pub use config::ModelConfig;
+pub use party::{Booking, BookingEnd, Outcome, Party, PartyKind};
+pub use portal::{DailyRow, DayRecord, RunRecord, simulate};

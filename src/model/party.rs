@@ -1,0 +1,252 @@
+//! Parties (a person or a family booking together) and their bookings.
+
+use crate::engine::{Stream, Time};
+
+use super::calendar::{BookingId, Placement};
+use super::config::ModelConfig;
+
+pub use super::policy::PartyId;
+
+/// Where a party came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PartyKind {
+    /// New demand on the portal (including the launch backlog).
+    Portal,
+    /// An e-mail request received before the portal opened.
+    Legacy,
+    /// An appointment kept from the old portal.
+    Preexisting,
+}
+
+impl PartyKind {
+    /// Lower-case name used in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            PartyKind::Portal => "portal",
+            PartyKind::Legacy => "legacy",
+            PartyKind::Preexisting => "preexisting",
+        }
+    }
+
+    pub(crate) fn tag(self) -> u64 {
+        match self {
+            PartyKind::Portal => 0,
+            PartyKind::Legacy => 1,
+            PartyKind::Preexisting => 2,
+        }
+    }
+}
+
+/// Where a party is in its journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Queued in the legacy e-mail queue.
+    LegacyQueue,
+    /// Looking for an appointment of this service.
+    Looking(u8),
+    /// Holding this booking.
+    Holding(BookingId),
+    /// Lodged; waiting for the passport.
+    Processing,
+    /// Journey over.
+    Done,
+}
+
+/// How a party's journey ended (or where it stood when the run ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Still looking at the end of the run.
+    Waiting,
+    /// Still holding a booking at the end of the run.
+    Holding,
+    /// Lodged, not yet collected, at the end of the run.
+    Processing,
+    /// Still in the legacy queue at the end of the run.
+    Queued,
+    /// Collected the passport (or was served, where there is no pickup service).
+    Completed,
+    /// Gave up looking.
+    Abandoned,
+    /// Did not look again after an auto-cancellation or a no-show.
+    Lost,
+    /// Cancelled voluntarily and left.
+    Cancelled,
+    /// An automated booking found and cancelled by the office.
+    Detected,
+}
+
+impl Outcome {
+    /// Lower-case name used in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Waiting => "waiting",
+            Outcome::Holding => "holding",
+            Outcome::Processing => "processing",
+            Outcome::Queued => "queued",
+            Outcome::Completed => "completed",
+            Outcome::Abandoned => "abandoned",
+            Outcome::Lost => "lost",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Detected => "detected",
+        }
+    }
+}
+
+/// What a party draws once, when it arrives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Attributes {
+    /// Slots needed.
+    pub size: u32,
+    /// Need-by instant.
+    pub need_by: Time,
+    /// Automated checking.
+    pub bot: bool,
+    /// Checks right after releases.
+    pub watcher: bool,
+    /// Seconds of patience while unbooked; `None` = never gives up.
+    pub patience: Option<Time>,
+}
+
+impl Attributes {
+    /// Draws the attributes of a party arriving at `arrival`, always making the same five
+    /// draws in the same order from the party's own stream.
+    pub fn draw(rng: &mut Stream, config: &ModelConfig, arrival: Time, may_be_bot: bool) -> Self {
+        let d = &config.demand;
+        let size = (rng.weighted(&d.size_weights) as u32 + 1).min(config.allocation.max_party);
+        let need_by_days = rng.integer(i64::from(d.need_by_days.0), i64::from(d.need_by_days.1));
+        let bot = rng.bernoulli(config.behaviour.bot_share) && may_be_bot;
+        let watcher = rng.bernoulli(config.behaviour.watch_release_prob) && !bot;
+        let patience_draw = rng.exponential(d.patience.unwrap_or(0.0));
+        Self {
+            size,
+            need_by: arrival + need_by_days * crate::engine::DAY,
+            bot,
+            watcher,
+            patience: d.patience.map(|_| crate::engine::time::seconds(patience_draw)),
+        }
+    }
+}
+
+/// One party and its history.
+#[derive(Debug, Clone)]
+pub struct Party {
+    /// Where it came from.
+    pub kind: PartyKind,
+    /// Its number within its kind (arrival order; receipt order for legacy requests).
+    pub index: u32,
+    /// Arrival (receipt time for legacy requests; 0 for old-portal bookings).
+    pub arrival: Time,
+    /// What it drew at arrival.
+    pub attributes: Attributes,
+    /// Whether it counts in the portal metrics (portal party arriving after warm-up).
+    pub counted: bool,
+    /// Where it is now.
+    pub stage: Stage,
+    /// When it last started looking.
+    pub since: Time,
+    /// Bumped whenever a pending give-up event becomes void.
+    pub(crate) patience_generation: u32,
+    /// Bookings made (both services).
+    pub bookings: u32,
+    /// Bookings auto-cancelled for want of confirmation.
+    pub auto_cancels: u32,
+    /// Bookings cancelled by the party.
+    pub voluntary_cancels: u32,
+    /// Appointments missed.
+    pub no_shows: u32,
+    /// Attended without complete documents.
+    pub doc_failures: u32,
+    /// First booking of the first service (the instant it was made).
+    pub first_booked: Option<Time>,
+    /// Start of the first-service appointment at which it was served.
+    pub served: Option<Time>,
+    /// Passport ready.
+    pub ready: Option<Time>,
+    /// First pickup booking made.
+    pub pickup_booked: Option<Time>,
+    /// End of the journey (pickup attended, or service where there is no pickup).
+    pub completed: Option<Time>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// When it ended (or the end of the run).
+    pub outcome_at: Time,
+    pub(crate) behaviour: Stream,
+}
+
+/// How a booking ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingEnd {
+    /// Not confirmed by the deadline: cancelled automatically.
+    AutoCancelled,
+    /// Cancelled by the party.
+    Cancelled,
+    /// An automated booking found by the office.
+    Detected,
+    /// The party came.
+    Attended,
+    /// The party did not come.
+    NoShow,
+}
+
+impl BookingEnd {
+    /// Lower-case name used in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            BookingEnd::AutoCancelled => "auto_cancelled",
+            BookingEnd::Cancelled => "cancelled",
+            BookingEnd::Detected => "detected",
+            BookingEnd::Attended => "attended",
+            BookingEnd::NoShow => "no_show",
+        }
+    }
+}
+
+/// What will happen to a booking, drawn when it is made: always the same draws in the
+/// same order, so a party's k-th booking has the same fate under every policy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fate {
+    /// Confirms at all.
+    pub confirms: bool,
+    /// Seconds from e-mail to confirmation.
+    pub confirm_delay: Time,
+    /// Seconds from booking to a voluntary cancellation.
+    pub cancel_after: Time,
+    /// Found by the office (automated parties only).
+    pub detected: bool,
+    /// Attends.
+    pub shows: bool,
+    /// Documents complete.
+    pub docs_ok: bool,
+    /// Looks again after a failure.
+    pub rebooks: bool,
+    /// Days from lodging to passport ready.
+    pub processing_days: i64,
+}
+
+/// One booking.
+#[derive(Debug, Clone)]
+pub struct Booking {
+    /// Who holds it.
+    pub party: PartyId,
+    /// Which service.
+    pub service: u8,
+    /// Where.
+    pub placement: Placement,
+    /// When it was made.
+    pub made_at: Time,
+    /// Start of the appointment.
+    pub appointment: Time,
+    /// Given from the legacy queue rather than booked on the portal.
+    pub legacy: bool,
+    /// Held from the old portal.
+    pub preexisting: bool,
+    /// Confirmation e-mail instant, if confirmation applies.
+    pub email_at: Option<Time>,
+    /// Confirmation deadline, if confirmation applies.
+    pub deadline: Option<Time>,
+    /// When the party confirmed (in time), if it did.
+    pub confirmed_at: Option<Time>,
+    /// How and when it ended; `None` while still held at the end of the run.
+    pub end: Option<(Time, BookingEnd)>,
+    pub(crate) fate: Fate,
+}

@@ -1,0 +1,138 @@
+//! First come, first served: whoever checks the calendar first books.
+//!
+//! Every waiting party checks as a Poisson process (people at `human_checks_per_day`,
+//! scripts every `bot_check_interval_seconds` on average), and a watcher also checks once
+//! after an exponential delay following each release. A check that finds nothing that
+//! fits changes nothing, and Poisson checking is memoryless, so checks are not simulated
+//! one by one. Instead, whenever the state changes, the policy draws the instant of the
+//! next check that can succeed, from the superposition of the checking processes of the
+//! parties that fit somewhere (total rate R): it is now + Exp(1/R), and the checker is one
+//! of them with probability proportional to its rate. The cost is one draw per change,
+//! whatever the checking rates.
+//!
+//! Watchers' post-release checks are exponential delays, hence also memoryless: a watcher
+//! that has not yet checked since the last release adds `1 / watch_delay` to the rate,
+//! and leaves the round once it has checked. A new release starts a new round.
+
+use crate::engine::{Stream, Time, time};
+
+use super::{Next, PartyId, Policy, Pool, Waiter};
+use crate::model::config::BehaviourConfig;
+
+/// The first-come-first-served checking race.
+#[derive(Debug, Clone)]
+pub struct Fcfs {
+    human_rate: f64,
+    bot_rate: f64,
+    watch_rate: f64,
+    /// Waiting parties by [human, bot] and size - 1.
+    checkers: [[Pool; 5]; 2],
+    /// Watchers that have not checked since the last release, by size - 1.
+    round: [Pool; 5],
+    /// All waiting watchers, by size - 1, to start each round.
+    watchers: [Pool; 5],
+    waiting: usize,
+}
+
+impl Fcfs {
+    /// The race for `behaviour`'s checking rates.
+    pub fn new(behaviour: &BehaviourConfig) -> Self {
+        Self {
+            human_rate: behaviour.human_check_rate,
+            bot_rate: behaviour.bot_check_rate,
+            watch_rate: if behaviour.watch_delay > 0.0 { 1.0 / behaviour.watch_delay } else { 1.0 },
+            checkers: Default::default(),
+            round: Default::default(),
+            watchers: Default::default(),
+            waiting: 0,
+        }
+    }
+
+    fn sizes(max_fit: u32) -> usize {
+        (max_fit as usize).min(5)
+    }
+
+    fn total_rate(&self, max_fit: u32) -> f64 {
+        let n = Self::sizes(max_fit);
+        (0..n)
+            .map(|s| {
+                self.checkers[0][s].len() as f64 * self.human_rate
+                    + self.checkers[1][s].len() as f64 * self.bot_rate
+                    + self.round[s].len() as f64 * self.watch_rate
+            })
+            .sum()
+    }
+}
+
+impl Policy for Fcfs {
+    fn join(&mut self, w: Waiter) {
+        let s = (w.size as usize).clamp(1, 5) - 1;
+        self.checkers[usize::from(w.bot)][s].insert(w.id);
+        if w.watcher && !w.bot {
+            self.watchers[s].insert(w.id);
+        }
+        self.waiting += 1;
+    }
+
+    fn leave(&mut self, w: &Waiter) {
+        let s = (w.size as usize).clamp(1, 5) - 1;
+        if self.checkers[usize::from(w.bot)][s].remove(w.id) {
+            self.waiting -= 1;
+        }
+        self.watchers[s].remove(w.id);
+        self.round[s].remove(w.id);
+    }
+
+    fn on_release(&mut self, _now: Time) {
+        for s in 0..5 {
+            self.round[s].clear();
+            for i in 0..self.watchers[s].len() {
+                self.round[s].insert(self.watchers[s].get(i));
+            }
+        }
+    }
+
+    fn next(&mut self, now: Time, max_fit: u32, rng: &mut Stream) -> Next {
+        let rate = self.total_rate(max_fit);
+        if rate <= 0.0 {
+            return Next::Idle;
+        }
+        Next::At(now + time::seconds(rng.exponential(1.0 / rate)))
+    }
+
+    fn pick(&mut self, _now: Time, max_fit: u32, rng: &mut Stream) -> Option<PartyId> {
+        let rate = self.total_rate(max_fit);
+        if rate <= 0.0 {
+            return None;
+        }
+        let mut u = rng.uniform() * rate;
+        let n = Self::sizes(max_fit);
+        let mut chosen = None;
+        'search: for s in 0..n {
+            for (class, r) in [(0, self.human_rate), (1, self.bot_rate), (2, self.watch_rate)] {
+                let pool = if class < 2 { &self.checkers[class][s] } else { &self.round[s] };
+                if pool.len() == 0 || r <= 0.0 {
+                    continue;
+                }
+                let weight = pool.len() as f64 * r;
+                // Rounding may leave u a hair above the total: the last candidate then wins.
+                chosen = Some((s, class, pool.get(pool.len() - 1)));
+                if u < weight {
+                    chosen = Some((s, class, pool.get(((u / r) as usize).min(pool.len() - 1))));
+                    break 'search;
+                }
+                u -= weight;
+            }
+        }
+        let (s, class, id) = chosen?;
+        if class == 2 {
+            // The watcher has made its post-release check.
+            self.round[s].remove(id);
+        }
+        Some(id)
+    }
+
+    fn waiting(&self) -> usize {
+        self.waiting
+    }
+}

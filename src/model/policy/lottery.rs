@@ -1,0 +1,77 @@
+//! Lottery: parties register; every `every_days` days, at the release time, all
+//! released-and-free slots go to the registered parties in a uniformly random order, each
+//! taking the earliest day that fits. Slots freed between draws wait for the next draw.
+
+use std::collections::VecDeque;
+
+use crate::engine::{Stream, Time};
+
+use super::{Next, PartyId, Policy, Pool, Waiter};
+
+/// Periodic random draws.
+#[derive(Debug, Clone)]
+pub struct Lottery {
+    every_days: u32,
+    registered: Pool,
+    sizes: Vec<u8>,
+    /// The current draw's order; empty between draws.
+    draw: VecDeque<PartyId>,
+}
+
+impl Lottery {
+    /// Draws every `every_days` days.
+    pub fn new(every_days: u32) -> Self {
+        Self { every_days: every_days.max(1), registered: Pool::default(), sizes: Vec::new(), draw: VecDeque::new() }
+    }
+}
+
+impl Policy for Lottery {
+    fn join(&mut self, w: Waiter) {
+        self.registered.insert(w.id);
+        if self.sizes.len() <= w.id as usize {
+            self.sizes.resize(w.id as usize + 1, 0);
+        }
+        self.sizes[w.id as usize] = w.size as u8;
+    }
+
+    fn leave(&mut self, w: &Waiter) {
+        self.registered.remove(w.id);
+    }
+
+    fn on_tick(&mut self, day: u32, _now: Time, rng: &mut Stream) {
+        if day % self.every_days != 0 {
+            return;
+        }
+        // Registration order is the pool's order, which depends on history; sort by id so
+        // that the shuffle alone decides the order.
+        let mut entrants = self.registered.members().to_vec();
+        entrants.sort_unstable();
+        rng.shuffle(&mut entrants);
+        self.draw = entrants.into();
+    }
+
+    fn next(&mut self, now: Time, max_fit: u32, rng: &mut Stream) -> Next {
+        match self.pick(now, max_fit, rng) {
+            Some(id) => Next::Now(id),
+            None => Next::Idle,
+        }
+    }
+
+    fn pick(&mut self, _now: Time, max_fit: u32, _rng: &mut Stream) -> Option<PartyId> {
+        if max_fit == 0 {
+            // Nothing left to give: the draw is over; the others stay registered.
+            self.draw.clear();
+            return None;
+        }
+        while let Some(id) = self.draw.pop_front() {
+            if self.registered.contains(id) && u32::from(self.sizes[id as usize]) <= max_fit {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    fn waiting(&self) -> usize {
+        self.registered.len()
+    }
+}

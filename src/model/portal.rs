@@ -1,0 +1,785 @@
+//! The portal simulation: one replication of one configuration and seed.
+//!
+//! # Same-instant order
+//!
+//! Events at the same instant run in this order of kinds, then in the order they were
+//! scheduled: day start (close yesterday's slots) → release → the policy's daily instant
+//! (lottery draws) → booking outcomes (auto-cancellations, voluntary cancellations,
+//! detections, appointments) → passport ready → arrivals → giving up → bookings by the
+//! allocation policy.
+
+use std::collections::BTreeSet;
+
+use crate::engine::time::{day_of, day_start, seconds};
+use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
+
+use super::calendar::{BookingId, Calendar, DayTally};
+use super::config::{ModelConfig, ReleaseKind};
+use super::demand::arrival_times;
+use super::party::{Attributes, Booking, BookingEnd, Fate, Outcome, Party, PartyId, PartyKind, Stage};
+use super::policy::{self, Next, Policy, Waiter};
+
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    DayStart(u32),
+    Release(u32),
+    Tick(u32),
+    BookingEnd(BookingId, BookingEnd),
+    Ready(PartyId),
+    Arrival(u32),
+    GiveUp(PartyId, u32),
+    Wake(u8, u32),
+}
+
+impl Event {
+    fn rank(self) -> u8 {
+        match self {
+            Event::DayStart(_) => 0,
+            Event::Release(_) => 1,
+            Event::Tick(_) => 2,
+            Event::BookingEnd(..) => 3,
+            Event::Ready(_) => 4,
+            Event::Arrival(_) => 5,
+            Event::GiveUp(..) => 6,
+            Event::Wake(..) => 7,
+        }
+    }
+}
+
+/// One row of the daily table (first service).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyRow {
+    /// Run day.
+    pub day: u32,
+    /// Slots made bookable on this day.
+    pub released: u64,
+    /// Bookings made on this day.
+    pub booked: u64,
+    /// Slots freed by cancellations on this day.
+    pub freed: u64,
+    /// This day's own slots that went unused (never booked, freed, or no-show).
+    pub wasted: u64,
+    /// Parties looking at the end of the day.
+    pub waiting: u64,
+    /// Days ahead of the earliest bookable free slot at the end of the day.
+    pub first_free_day: Option<u32>,
+}
+
+/// A first-service calendar day's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayRecord {
+    /// Whether the office was open.
+    pub open: bool,
+    /// When it was released.
+    pub released_at: Option<Time>,
+    /// When its last free slot was first taken after release.
+    pub filled_at: Option<Time>,
+    /// What became of its slots (for days still ahead at the end: their state then).
+    pub tally: DayTally,
+}
+
+/// Everything one replication produced, for statistics, tables and checks.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// Length of the run in days.
+    pub days: u32,
+    /// Warm-up days.
+    pub warmup_days: u32,
+    /// Share of automated parties configured.
+    pub bot_share: f64,
+    /// All parties: legacy, pre-existing, then portal parties in arrival order.
+    pub parties: Vec<Party>,
+    /// All bookings, in the order they were made.
+    pub bookings: Vec<Booking>,
+    /// The daily table.
+    pub daily: Vec<DailyRow>,
+    /// First-service calendar days.
+    pub calendar: Vec<DayRecord>,
+    /// Legacy parties (by receipt index) in the order they were given appointments.
+    pub legacy_order: Vec<u32>,
+    /// Run day on which the legacy queue became empty.
+    pub legacy_drained_day: Option<u32>,
+    /// First-service slots, on counted days, freed and then held again.
+    pub reallocated: u64,
+    /// First-service bookings by counted parties made while an earlier-looking party that
+    /// fits the same slots was still waiting.
+    pub queue_inversions: u64,
+    /// The same with an earlier need-by date in place of earlier looking.
+    pub need_by_inversions: u64,
+    /// Events processed.
+    pub events: u64,
+    /// Final calendars of every service, for invariant checks.
+    pub calendars: Vec<Calendar>,
+}
+
+/// Runs one replication.
+///
+/// # Examples
+///
+/// ```
+/// let scenario = slotsim::scenario::Scenario::from_toml_str("name = \"tiny\"\ndays = 30\n").unwrap();
+/// let config = scenario.model_config().unwrap();
+/// let run = slotsim::model::simulate(&config, 1);
+/// assert_eq!(run.daily.len(), 30);
+/// ```
+pub fn simulate(config: &ModelConfig, seed: u64) -> RunRecord {
+    Portal::new(config, seed).run()
+}
+
+struct Portal<'a> {
+    config: &'a ModelConfig,
+    streams: Streams,
+    queue: EventQueue<Event>,
+    calendars: Vec<Calendar>,
+    policies: Vec<Box<dyn Policy>>,
+    policy_rng: Vec<Stream>,
+    release_rng: Stream,
+    wake_generation: Vec<u32>,
+    dirty: Vec<bool>,
+    parties: Vec<Party>,
+    bookings: Vec<Booking>,
+    arrivals: Vec<Time>,
+    portal_count: u32,
+    legacy_queue: std::collections::VecDeque<PartyId>,
+    legacy_order: Vec<u32>,
+    legacy_drained_day: Option<u32>,
+    daily: Vec<DailyRow>,
+    today: DailyRow,
+    day_tallies: Vec<Option<DayTally>>,
+    reallocated: u64,
+    /// Parties looking for the first service, by size - 1, keyed by (since, id) and by
+    /// (need-by, since, id): only for the inversion counts.
+    looking_by_since: [BTreeSet<(Time, PartyId)>; 5],
+    looking_by_need: [BTreeSet<(Time, Time, PartyId)>; 5],
+    queue_inversions: u64,
+    need_by_inversions: u64,
+    end: Time,
+}
+
+impl<'a> Portal<'a> {
+    fn new(config: &'a ModelConfig, seed: u64) -> Self {
+        let streams = Streams::new(seed);
+        let open = &config.office.open;
+        let calendars: Vec<Calendar> = config.services.iter().map(|s| Calendar::new(&s.bands, open)).collect();
+        let n = config.services.len();
+        let mut arrival_rng = streams.stream(Purpose::Arrivals, 0);
+        let arrivals = arrival_times(&config.demand, &mut arrival_rng);
+        Self {
+            config,
+            streams,
+            queue: EventQueue::new(0),
+            calendars,
+            policies: (0..n).map(|_| policy::build(config.allocation.policy, &config.behaviour)).collect(),
+            policy_rng: (0..n).map(|s| streams.stream(Purpose::Policy, s as u64)).collect(),
+            release_rng: streams.stream(Purpose::Release, 0),
+            wake_generation: vec![0; n],
+            dirty: vec![false; n],
+            parties: Vec::new(),
+            bookings: Vec::new(),
+            arrivals,
+            portal_count: 0,
+            legacy_queue: Default::default(),
+            legacy_order: Vec::new(),
+            legacy_drained_day: None,
+            daily: Vec::with_capacity(config.days as usize),
+            today: DailyRow { day: 0, released: 0, booked: 0, freed: 0, wasted: 0, waiting: 0, first_free_day: None },
+            day_tallies: vec![None; config.calendar_days()],
+            reallocated: 0,
+            looking_by_since: Default::default(),
+            looking_by_need: Default::default(),
+            queue_inversions: 0,
+            need_by_inversions: 0,
+            end: day_start(i64::from(config.days)),
+        }
+    }
+
+    fn schedule(&mut self, at: Time, event: Event) {
+        // Every instant the model computes is now or later; a failure here is a model bug.
+        self.queue.schedule(at.max(self.queue.now()), event.rank(), event).expect("clamped to now");
+    }
+
+    fn now(&self) -> Time {
+        self.queue.now()
+    }
+
+    fn min_bookable_day(&self, now: Time) -> usize {
+        (day_of(now) + i64::from(self.config.release.min_lead_days)).max(0) as usize
+    }
+
+    fn counted_day(&self, day: usize) -> bool {
+        day >= self.config.demand.warmup_days as usize && day < self.config.days as usize
+    }
+
+    // ----- set-up -------------------------------------------------------------------
+
+    fn add_party(&mut self, kind: PartyKind, index: u32, arrival: Time, may_be_bot: bool) -> PartyId {
+        let tag = kind.tag() << 40 | u64::from(index);
+        let purpose = match kind {
+            PartyKind::Portal => Purpose::PartyAttributes,
+            PartyKind::Legacy => Purpose::LegacyParty,
+            PartyKind::Preexisting => Purpose::PreexistingParty,
+        };
+        let mut attributes_rng = self.streams.stream(purpose, u64::from(index));
+        let attributes = Attributes::draw(&mut attributes_rng, self.config, arrival, may_be_bot);
+        let counted = kind == PartyKind::Portal && arrival >= day_start(i64::from(self.config.demand.warmup_days));
+        let id = self.parties.len() as PartyId;
+        self.parties.push(Party {
+            kind,
+            index,
+            arrival,
+            attributes,
+            counted,
+            stage: Stage::Done,
+            since: arrival,
+            patience_generation: 0,
+            bookings: 0,
+            auto_cancels: 0,
+            voluntary_cancels: 0,
+            no_shows: 0,
+            doc_failures: 0,
+            first_booked: None,
+            served: None,
+            ready: None,
+            pickup_booked: None,
+            completed: None,
+            outcome: Outcome::Waiting,
+            outcome_at: arrival,
+            behaviour: self.streams.stream(Purpose::PartyBehaviour, tag),
+        });
+        id
+    }
+
+    fn set_up_legacy(&mut self) {
+        let l = &self.config.legacy;
+        let mut rng = self.streams.stream(Purpose::Legacy, 0);
+        let span = (l.received_until - l.received_from).max(0);
+        let mut receipts: Vec<Time> = (0..l.requests).map(|_| l.received_from + rng.integer(0, span)).collect();
+        receipts.sort_unstable();
+        for (i, &t) in receipts.iter().enumerate() {
+            let id = self.add_party(PartyKind::Legacy, i as u32, t, false);
+            self.parties[id as usize].stage = Stage::LegacyQueue;
+            self.parties[id as usize].outcome = Outcome::Queued;
+            self.legacy_queue.push_back(id);
+        }
+    }
+
+    fn set_up_preexisting(&mut self) {
+        let p = self.config.preexisting;
+        let cal_days = self.calendars[0].days();
+        let open_days: Vec<usize> =
+            (0..(p.over_days as usize).min(cal_days)).filter(|&d| self.calendars[0].is_open(d)).collect();
+        if open_days.is_empty() {
+            return;
+        }
+        let n = p.bookings as usize;
+        for i in 0..n {
+            let id = self.add_party(PartyKind::Preexisting, i as u32, 0, false);
+            let size = self.parties[id as usize].attributes.size;
+            let target = open_days[i * open_days.len() / n];
+            let spot = (target..cal_days).find_map(|d| self.calendars[0].band_with_room(d, size).map(|b| (d, b)));
+            match spot {
+                Some((day, band)) => self.make_booking(id, 0, day, band, 0, false, false),
+                None => {
+                    // No room anywhere: the appointment could not be honoured; it looks on the portal.
+                    self.start_looking(id, 0, 0);
+                }
+            }
+        }
+    }
+
+    // ----- running ------------------------------------------------------------------
+
+    fn run(mut self) -> RunRecord {
+        self.set_up_legacy();
+        self.set_up_preexisting();
+        self.schedule(0, Event::Release(0));
+        self.schedule(0, Event::Tick(0));
+        self.schedule(DAY, Event::DayStart(1));
+        for _ in 0..self.config.demand.initial_backlog {
+            let k = self.portal_count;
+            self.portal_count += 1;
+            let id = self.add_party(PartyKind::Portal, k, 0, true);
+            self.start_looking(id, 0, 0);
+        }
+        if let Some(&t) = self.arrivals.first() {
+            self.schedule(t, Event::Arrival(0));
+        }
+        self.settle();
+        // The day start at `end` has the lowest rank, so it is the first event popped at
+        // that instant: it closes the last day, and the run stops there.
+        while let Some((now, event)) = self.queue.pop() {
+            self.handle(now, event);
+            if now >= self.end {
+                break;
+            }
+            self.settle();
+        }
+        self.finish()
+    }
+
+    fn handle(&mut self, now: Time, event: Event) {
+        match event {
+            Event::DayStart(day) => self.day_start(day, now),
+            Event::Release(day) => self.release(day, now),
+            Event::Tick(day) => {
+                for s in 0..self.policies.len() {
+                    self.policies[s].on_tick(day, now, &mut self.policy_rng[s]);
+                    self.dirty[s] = true;
+                }
+            }
+            Event::BookingEnd(b, BookingEnd::AutoCancelled) => self.auto_cancel(b, now),
+            Event::BookingEnd(b, end) => self.end_booking(b, end, now),
+            Event::Ready(id) => self.passport_ready(id, now),
+            Event::Arrival(i) => {
+                let k = self.portal_count;
+                self.portal_count += 1;
+                let id = self.add_party(PartyKind::Portal, k, now, true);
+                self.start_looking(id, 0, now);
+                if let Some(&t) = self.arrivals.get(i as usize + 1) {
+                    self.schedule(t, Event::Arrival(i + 1));
+                }
+            }
+            Event::GiveUp(id, generation) => {
+                let p = &self.parties[id as usize];
+                if p.patience_generation == generation && p.stage == Stage::Looking(0) {
+                    self.stop_looking(id, 0);
+                    let p = &mut self.parties[id as usize];
+                    p.stage = Stage::Done;
+                    p.outcome = Outcome::Abandoned;
+                    p.outcome_at = now;
+                }
+            }
+            Event::Wake(s, generation) => {
+                let s = s as usize;
+                if self.wake_generation[s] == generation {
+                    let max_fit = self.calendars[s].max_fit(self.min_bookable_day(now));
+                    if let Some(id) = self.policies[s].pick(now, max_fit, &mut self.policy_rng[s]) {
+                        self.book(id, s, now);
+                    }
+                    self.dirty[s] = true;
+                }
+            }
+        }
+    }
+
+    /// Lets every service whose state changed allocate until its policy waits.
+    fn settle(&mut self) {
+        let now = self.now();
+        for s in 0..self.policies.len() {
+            if !std::mem::take(&mut self.dirty[s]) {
+                continue;
+            }
+            loop {
+                let max_fit = self.calendars[s].max_fit(self.min_bookable_day(now));
+                match self.policies[s].next(now, max_fit, &mut self.policy_rng[s]) {
+                    Next::Now(id) => self.book(id, s, now),
+                    Next::Idle => {
+                        self.wake_generation[s] += 1;
+                        break;
+                    }
+                    Next::At(t) => {
+                        self.wake_generation[s] += 1;
+                        let generation = self.wake_generation[s];
+                        self.schedule(t, Event::Wake(s as u8, generation));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn day_start(&mut self, day: u32, now: Time) {
+        // Close yesterday.
+        let yesterday = day as usize - 1;
+        let mut wasted = 0;
+        for (s, cal) in self.calendars.iter_mut().enumerate() {
+            let tally = cal.close(yesterday);
+            if s == 0 {
+                wasted = tally.wasted_unbooked + tally.wasted_freed + tally.wasted_noshow;
+                self.day_tallies[yesterday] = Some(tally);
+            }
+        }
+        let lo = yesterday + self.config.release.min_lead_days as usize;
+        self.today.wasted = wasted;
+        self.today.waiting = self.policies[0].waiting() as u64;
+        self.today.first_free_day = self.calendars[0].earliest_fit(lo, 1).map(|(d, _)| (d - yesterday) as u32);
+        self.daily.push(self.today);
+        self.today = DailyRow { day, released: 0, booked: 0, freed: 0, wasted: 0, waiting: 0, first_free_day: None };
+        for s in 0..self.dirty.len() {
+            self.dirty[s] = true;
+        }
+        if now >= self.end {
+            return;
+        }
+        // Plan today. The jitter is drawn every day, so the release stream stays aligned
+        // whatever the release kind.
+        let r = &self.config.release;
+        let jitter = if r.jitter > 0 { self.release_rng.integer(0, r.jitter - 1) } else { 0 };
+        let instant = now + r.time_of_day + jitter;
+        let releases = match r.kind {
+            ReleaseKind::Rolling => true,
+            ReleaseKind::Batch { every_days } => day % every_days.max(1) == 0,
+        };
+        if releases {
+            self.schedule(instant, Event::Release(day));
+        }
+        self.schedule(instant, Event::Tick(day));
+        self.schedule(now + DAY, Event::DayStart(day + 1));
+    }
+
+    fn release(&mut self, day: u32, now: Time) {
+        let r = &self.config.release;
+        let first = day as usize + r.min_lead_days as usize;
+        let last = (day as usize + r.horizon_days as usize).min(self.calendars[0].days() - 1);
+        for d in first..=last {
+            let newly = !self.calendars[0].is_released(d) && self.calendars[0].is_open(d);
+            if newly {
+                self.assign_legacy(d, now);
+            }
+            for (s, cal) in self.calendars.iter_mut().enumerate() {
+                let room = cal.release(d, now);
+                if s == 0 {
+                    self.today.released += u64::from(room);
+                }
+            }
+        }
+        for s in 0..self.policies.len() {
+            self.policies[s].on_release(now);
+            self.dirty[s] = true;
+        }
+    }
+
+    /// Gives up to the quota of a newly released day's first-service slots to the head of
+    /// the legacy queue, strictly in receipt order.
+    fn assign_legacy(&mut self, day: usize, now: Time) {
+        let mut quota = self.config.legacy.quota_per_day;
+        while let Some(&id) = self.legacy_queue.front() {
+            let size = self.parties[id as usize].attributes.size;
+            if size > quota {
+                break;
+            }
+            let Some(band) = self.calendars[0].band_with_room(day, size) else { break };
+            self.legacy_queue.pop_front();
+            quota -= size;
+            self.legacy_order.push(self.parties[id as usize].index);
+            let confirm = self.config.legacy.needs_confirmation;
+            self.make_booking(id, 0, day, band, now, true, !confirm);
+            if self.legacy_queue.is_empty() {
+                self.legacy_drained_day = Some(day_of(now).max(0) as u32);
+            }
+        }
+    }
+
+    fn waiter(&self, id: PartyId) -> Waiter {
+        let p = &self.parties[id as usize];
+        Waiter {
+            id,
+            size: p.attributes.size,
+            bot: p.attributes.bot,
+            watcher: p.attributes.watcher,
+            need_by: p.attributes.need_by,
+            since: p.since,
+        }
+    }
+
+    fn start_looking(&mut self, id: PartyId, service: usize, now: Time) {
+        let p = &mut self.parties[id as usize];
+        p.stage = Stage::Looking(service as u8);
+        p.outcome = Outcome::Waiting;
+        p.outcome_at = now;
+        p.since = now;
+        p.patience_generation += 1;
+        let (generation, patience) = (p.patience_generation, p.attributes.patience);
+        let w = self.waiter(id);
+        self.policies[service].join(w);
+        self.dirty[service] = true;
+        if service == 0 {
+            let s = w.size as usize - 1;
+            self.looking_by_since[s].insert((w.since, id));
+            self.looking_by_need[s].insert((w.need_by, w.since, id));
+            if let Some(patience) = patience {
+                self.schedule(now.saturating_add(patience), Event::GiveUp(id, generation));
+            }
+        }
+    }
+
+    fn stop_looking(&mut self, id: PartyId, service: usize) {
+        let w = self.waiter(id);
+        self.policies[service].leave(&w);
+        self.dirty[service] = true;
+        self.parties[id as usize].patience_generation += 1;
+        if service == 0 {
+            let s = w.size as usize - 1;
+            self.looking_by_since[s].remove(&(w.since, id));
+            self.looking_by_need[s].remove(&(w.need_by, w.since, id));
+        }
+    }
+
+    /// A policy's choice books: the earliest bookable day and band with room.
+    fn book(&mut self, id: PartyId, service: usize, now: Time) {
+        let size = self.parties[id as usize].attributes.size;
+        let Some((day, band)) = self.calendars[service].earliest_fit(self.min_bookable_day(now), size) else {
+            debug_assert!(false, "policy named party {id} of size {size} with no room");
+            return;
+        };
+        debug_assert_eq!(self.parties[id as usize].stage, Stage::Looking(service as u8));
+        self.stop_looking(id, service);
+        if service == 0 {
+            let w = self.waiter(id);
+            let smaller = 0..w.size as usize;
+            if self.parties[id as usize].counted {
+                let overtook = smaller.clone().any(|s| self.looking_by_since[s].first().is_some_and(|k| k.0 < w.since));
+                let overtook_need = smaller.into_iter().any(|s| {
+                    self.looking_by_need[s].first().is_some_and(|k| (k.0, k.1) < (w.need_by, w.since))
+                });
+                self.queue_inversions += u64::from(overtook);
+                self.need_by_inversions += u64::from(overtook_need);
+            }
+        }
+        self.make_booking(id, service, day, band, now, false, false);
+    }
+
+    /// Holds slots for a party and plans what happens to the booking.
+    #[allow(clippy::too_many_arguments)] // One call site per way a booking arises; a struct would only rename them.
+    fn make_booking(
+        &mut self,
+        id: PartyId,
+        service: usize,
+        day: usize,
+        band: usize,
+        now: Time,
+        legacy: bool,
+        no_confirmation: bool,
+    ) {
+        let b = self.bookings.len() as BookingId;
+        let size = self.parties[id as usize].attributes.size;
+        let (placement, reused) = self.calendars[service].take(day, band, size, b, now);
+        let preexisting = self.parties[id as usize].kind == PartyKind::Preexisting && self.parties[id as usize].bookings == 0;
+        if service == 0 {
+            self.today.booked += 1;
+            if self.counted_day(day) {
+                self.reallocated += u64::from(reused);
+            }
+        }
+        let appointment = day_start(day as i64) + self.config.services[service].bands[band].start;
+        let behaviour = &self.config.behaviour;
+        let party = &mut self.parties[id as usize];
+        let bot = party.attributes.bot;
+        // The fate: always these eight draws in this order.
+        let rng = &mut party.behaviour;
+        let fate = Fate {
+            confirms: rng.bernoulli(if bot { behaviour.bot_confirm_prob } else { behaviour.confirm_prob }),
+            confirm_delay: seconds(rng.exponential(behaviour.confirm_delay)),
+            cancel_after: if behaviour.cancel_rate > 0.0 {
+                seconds(rng.exponential(1.0 / behaviour.cancel_rate))
+            } else {
+                rng.uniform();
+                Time::MAX / 4
+            },
+            detected: rng.bernoulli(self.config.allocation.bot_detection_prob) && bot,
+            shows: rng.bernoulli(behaviour.show_prob),
+            docs_ok: rng.bernoulli(behaviour.docs_ok_prob),
+            rebooks: rng.bernoulli(behaviour.rebook_prob),
+            processing_days: rng
+                .integer(i64::from(behaviour.processing_days.0), i64::from(behaviour.processing_days.1)),
+        };
+        party.bookings += 1;
+        party.stage = Stage::Holding(b);
+        party.outcome = Outcome::Holding;
+        party.outcome_at = now;
+        if service == 0 && party.first_booked.is_none() {
+            party.first_booked = Some(now);
+        }
+        if service != 0 && party.pickup_booked.is_none() {
+            party.pickup_booked = Some(now);
+        }
+
+        // Confirmation: e-mail at 00:00 lead days ahead (or now, if later); deadline five
+        // days on, never after 00:00 of the appointment day. A booking made on the day
+        // itself cannot be confirmed by e-mail and counts as confirmed.
+        let mut email_at = None;
+        let mut deadline = None;
+        let mut confirmed_at = None;
+        let mut auto_cancel_at = None;
+        match self.config.confirmation {
+            Some(c) if !no_confirmation => {
+                let email = (day_start(day as i64) - i64::from(c.lead_days) * DAY).max(now);
+                let due = (email + i64::from(c.window_days) * DAY).min(day_start(day as i64));
+                if due <= now {
+                    confirmed_at = Some(now);
+                } else {
+                    email_at = Some(email);
+                    deadline = Some(due);
+                    let when = email + fate.confirm_delay;
+                    if fate.confirms && when <= due {
+                        confirmed_at = Some(when);
+                    } else {
+                        auto_cancel_at = Some(due);
+                    }
+                }
+            }
+            _ => confirmed_at = Some(now),
+        }
+        let mut end = (appointment, BookingEnd::Attended);
+        let cancel_at = now.saturating_add(fate.cancel_after);
+        let detect_at = now + DAY;
+        if service == 0 && cancel_at < end.0 {
+            end = (cancel_at, BookingEnd::Cancelled);
+        }
+        if fate.detected && detect_at < end.0 {
+            end = (detect_at, BookingEnd::Detected);
+        }
+        if let Some(t) = auto_cancel_at
+            && t <= end.0
+        {
+            end = (t, BookingEnd::AutoCancelled);
+        }
+        self.bookings.push(Booking {
+            party: id,
+            service: service as u8,
+            placement,
+            made_at: now,
+            appointment,
+            legacy,
+            preexisting,
+            email_at,
+            deadline,
+            confirmed_at,
+            end: None,
+            fate,
+        });
+        self.dirty[service] = true;
+        if end.0 < self.end {
+            self.schedule(end.0, Event::BookingEnd(b, end.1));
+        }
+    }
+
+    fn free_booking(&mut self, b: BookingId) {
+        let booking = &self.bookings[b as usize];
+        let (service, placement) = (booking.service as usize, booking.placement);
+        self.calendars[service].free(&placement);
+        if service == 0 {
+            self.today.freed += u64::from(placement.len);
+        }
+        self.dirty[service] = true;
+    }
+
+    fn end_booking(&mut self, b: BookingId, end: BookingEnd, now: Time) {
+        self.bookings[b as usize].end = Some((now, end));
+        let booking = self.bookings[b as usize].clone();
+        let (id, service, fate) = (booking.party, booking.service as usize, booking.fate);
+        match end {
+            BookingEnd::AutoCancelled | BookingEnd::NoShow => {
+                unreachable!("auto-cancellations go to auto_cancel(); no-shows are decided at the appointment")
+            }
+            BookingEnd::Cancelled | BookingEnd::Detected => {
+                self.free_booking(b);
+                let p = &mut self.parties[id as usize];
+                p.stage = Stage::Done;
+                p.outcome_at = now;
+                if end == BookingEnd::Cancelled {
+                    p.voluntary_cancels += 1;
+                    p.outcome = Outcome::Cancelled;
+                } else {
+                    p.outcome = Outcome::Detected;
+                }
+            }
+            BookingEnd::Attended if !fate.shows => {
+                self.bookings[b as usize].end = Some((now, BookingEnd::NoShow));
+                self.calendars[service].settle(&booking.placement, false);
+                self.parties[id as usize].no_shows += 1;
+                self.retry_or_lose(id, service, fate.rebooks, now);
+            }
+            BookingEnd::Attended => {
+                self.calendars[service].settle(&booking.placement, true);
+                if service == 0 && !fate.docs_ok {
+                    self.parties[id as usize].doc_failures += 1;
+                    self.start_looking(id, 0, now);
+                } else if service == 0 && self.config.pickup.is_some() {
+                    let ready = now + fate.processing_days * DAY;
+                    let p = &mut self.parties[id as usize];
+                    p.served = Some(now);
+                    p.ready = Some(ready);
+                    p.stage = Stage::Processing;
+                    p.outcome = Outcome::Processing;
+                    p.outcome_at = now;
+                    if ready < self.end {
+                        self.schedule(ready, Event::Ready(id));
+                    }
+                } else {
+                    let p = &mut self.parties[id as usize];
+                    if service == 0 {
+                        p.served = Some(now);
+                    }
+                    p.stage = Stage::Done;
+                    p.completed = Some(now);
+                    p.outcome = Outcome::Completed;
+                    p.outcome_at = now;
+                }
+            }
+        }
+    }
+
+    fn retry_or_lose(&mut self, id: PartyId, service: usize, rebooks: bool, now: Time) {
+        if rebooks {
+            self.start_looking(id, service, now);
+        } else {
+            let p = &mut self.parties[id as usize];
+            p.stage = Stage::Done;
+            p.outcome = Outcome::Lost;
+            p.outcome_at = now;
+        }
+    }
+
+    fn auto_cancel(&mut self, b: BookingId, now: Time) {
+        self.bookings[b as usize].end = Some((now, BookingEnd::AutoCancelled));
+        self.free_booking(b);
+        let booking = &self.bookings[b as usize];
+        let (id, service, rebooks) = (booking.party, booking.service as usize, booking.fate.rebooks);
+        self.parties[id as usize].auto_cancels += 1;
+        // A legacy party loses its turn and looks on the portal like a new party.
+        self.retry_or_lose(id, service, rebooks, now);
+    }
+
+    fn passport_ready(&mut self, id: PartyId, now: Time) {
+        if let Some(pickup) = self.config.pickup
+            && self.parties[id as usize].stage == Stage::Processing
+        {
+            self.start_looking(id, pickup, now);
+        }
+    }
+
+    fn finish(mut self) -> RunRecord {
+        let end = self.end;
+        for p in &mut self.parties {
+            if !matches!(p.stage, Stage::Done) {
+                p.outcome_at = end;
+            }
+        }
+        let cal = &self.calendars[0];
+        let calendar = (0..cal.days())
+            .map(|d| DayRecord {
+                open: cal.is_open(d),
+                released_at: cal.released_at(d),
+                filled_at: cal.filled_at(d),
+                tally: self.day_tallies[d].unwrap_or_else(|| cal.tally(d)),
+            })
+            .collect();
+        RunRecord {
+            days: self.config.days,
+            warmup_days: self.config.demand.warmup_days,
+            bot_share: self.config.behaviour.bot_share,
+            events: self.queue.processed(),
+            parties: self.parties,
+            bookings: self.bookings,
+            daily: self.daily,
+            calendar,
+            legacy_order: self.legacy_order,
+            legacy_drained_day: self.legacy_drained_day,
+            reallocated: self.reallocated,
+            queue_inversions: self.queue_inversions,
+            need_by_inversions: self.need_by_inversions,
+            calendars: self.calendars,
+        }
+    }
+}

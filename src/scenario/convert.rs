@@ -1,0 +1,135 @@
+//! From a validated scenario to the model's configuration.
+
+use crate::engine::{DAY, HOUR, MINUTE};
+use crate::model::config::{
+    AllocationConfig, Band, BehaviourConfig, Burst, ConfirmationConfig, DemandConfig, LegacyConfig, ModelConfig,
+    OfficeConfig, PolicyKind, PreexistingConfig, ReleaseConfig, ReleaseKind, Service,
+};
+
+use super::dates::{parse_clock, parse_date, parse_datetime, weekday};
+use super::{Scenario, ScenarioError};
+
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+impl Scenario {
+    /// Days since 1970-01-01 of the first simulated day.
+    pub fn start_day(&self) -> i64 {
+        parse_date(&self.start.0).unwrap_or(0)
+    }
+
+    /// The model's configuration for this (resolved) scenario.
+    ///
+    /// # Errors
+    ///
+    /// The scenario does not validate.
+    pub fn model_config(&self) -> Result<ModelConfig, ScenarioError> {
+        self.validate()?;
+        let start = self.start_day();
+        let start_s = start * DAY;
+        let calendar_days = (self.days + self.release.horizon_days + 1) as usize;
+        let holidays: Vec<i64> = self.office.holidays.iter().filter_map(|h| parse_date(&h.0)).collect();
+        let open_weekdays: Vec<usize> = self
+            .office
+            .open_weekdays
+            .iter()
+            .filter_map(|w| WEEKDAYS.iter().position(|d| *d == w.to_lowercase()))
+            .collect();
+        let open = (0..calendar_days)
+            .map(|d| {
+                let date = start + d as i64;
+                open_weekdays.contains(&weekday(date)) && !holidays.contains(&date)
+            })
+            .collect();
+
+        let w = &self.demand.weekday_weights;
+        let mean_weight = w.iter().sum::<f64>() / 7.0;
+        let day_rate =
+            (0..self.days as i64).map(|d| self.demand.arrivals_per_day * w[weekday(start + d)] / mean_weight).collect();
+        let mut size_weights = [0.0; 5];
+        size_weights.copy_from_slice(&self.demand.party_size_weights);
+
+        let services: Vec<Service> = self
+            .services
+            .iter()
+            .map(|s| Service {
+                name: s.name.clone(),
+                bands: s.bands.iter().map(|b| Band { start: parse_clock(&b.start).unwrap_or(0), slots: b.slots }).collect(),
+            })
+            .collect();
+        let pickup = services.iter().skip(1).position(|s| s.name == "pickup").map(|i| i + 1);
+        let b = &self.behaviour;
+        let policy = match self.allocation.policy.as_str() {
+            "waitlist" => PolicyKind::Waitlist,
+            "priority" => PolicyKind::Priority,
+            "lottery" => PolicyKind::Lottery { every_days: self.allocation.lottery_every_days },
+            _ => PolicyKind::Fcfs,
+        };
+        Ok(ModelConfig {
+            days: self.days,
+            office: OfficeConfig { open },
+            services,
+            pickup,
+            release: ReleaseConfig {
+                kind: if self.release.kind == "batch" {
+                    ReleaseKind::Batch { every_days: self.release.every_days }
+                } else {
+                    ReleaseKind::Rolling
+                },
+                time_of_day: parse_clock(&self.release.time).unwrap_or(0),
+                jitter: i64::from(self.release.jitter_minutes) * MINUTE,
+                horizon_days: self.release.horizon_days,
+                min_lead_days: self.release.min_lead_days,
+            },
+            demand: DemandConfig {
+                day_rate,
+                bursts: self
+                    .demand
+                    .burst
+                    .iter()
+                    .map(|x| Burst {
+                        at: parse_datetime(&x.at.0).unwrap_or(start_s) - start_s,
+                        extra: x.extra,
+                        decay: x.decay_days * DAY as f64,
+                    })
+                    .collect(),
+                initial_backlog: self.demand.initial_backlog,
+                size_weights,
+                need_by_days: (self.demand.need_by_days.min, self.demand.need_by_days.max),
+                patience: (self.demand.patience_days > 0.0).then(|| self.demand.patience_days * DAY as f64),
+                warmup_days: self.warmup_days,
+            },
+            behaviour: BehaviourConfig {
+                human_check_rate: b.human_checks_per_day / DAY as f64,
+                watch_release_prob: b.watch_release_prob,
+                watch_delay: b.watch_delay_minutes * MINUTE as f64,
+                bot_share: b.bot_share,
+                bot_check_rate: 1.0 / b.bot_check_interval_seconds,
+                confirm_prob: b.confirm_prob,
+                bot_confirm_prob: b.bot_confirm_prob,
+                confirm_delay: b.confirm_delay_hours * HOUR as f64,
+                cancel_rate: b.cancel_per_day / DAY as f64,
+                show_prob: b.show_prob,
+                docs_ok_prob: b.docs_ok_prob,
+                rebook_prob: b.rebook_prob,
+                processing_days: (b.processing_days.min, b.processing_days.max),
+            },
+            confirmation: self.confirmation.enabled.then_some(ConfirmationConfig {
+                lead_days: self.confirmation.lead_days,
+                window_days: self.confirmation.window_days,
+            }),
+            allocation: AllocationConfig {
+                policy,
+                bot_detection_prob: self.allocation.bot_detection_prob,
+                max_party: self.allocation.max_party,
+            },
+            legacy: LegacyConfig {
+                requests: self.legacy.requests,
+                received_from: parse_date(&self.legacy.received_from.0).unwrap_or(start) * DAY - start_s,
+                received_until: (parse_date(&self.legacy.received_until.0).unwrap_or(start) + 1) * DAY - 1 - start_s,
+                quota_per_day: self.legacy.quota_per_day,
+                needs_confirmation: self.legacy.needs_confirmation,
+            },
+            preexisting: PreexistingConfig { bookings: self.preexisting.bookings, over_days: self.preexisting.over_days },
+        })
+    }
+}

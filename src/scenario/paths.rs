@@ -1,0 +1,148 @@
+//! Dotted paths into a scenario (`allocation.policy`, `service.0.bands.1.slots`): setting
+//! values for variants and sweeps, and finding the line a field is written on.
+
+use toml::{Table, Value};
+
+/// Sets `path` in `table` to `value`, creating missing tables along the way.
+///
+/// # Errors
+///
+/// A message naming the part of the path that does not exist.
+pub fn set(table: &mut Table, path: &str, value: Value) -> Result<(), String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("`{path}` is not a dotted path like `allocation.policy` or `service.0.bands.1.slots`"));
+    }
+    let mut current = Value::Table(std::mem::take(table));
+    let result = set_in(&mut current, &parts, path, value);
+    if let Value::Table(t) = current {
+        *table = t;
+    }
+    result
+}
+
+fn set_in(node: &mut Value, parts: &[&str], path: &str, value: Value) -> Result<(), String> {
+    let (head, rest) = (parts[0], &parts[1..]);
+    match node {
+        Value::Table(t) => {
+            if rest.is_empty() {
+                t.insert(head.to_string(), value);
+                return Ok(());
+            }
+            let child = t.entry(head.to_string()).or_insert_with(|| Value::Table(Table::new()));
+            set_in(child, rest, path, value)
+        }
+        Value::Array(items) => {
+            let len = items.len();
+            let Ok(i) = head.parse::<usize>() else {
+                return Err(format!("in `{path}`, `{head}` should be an index into a list of {len} entries"));
+            };
+            let Some(child) = items.get_mut(i) else {
+                return Err(format!("in `{path}`, index {i} is out of range: the list has {len} entries (0 to {})", len.saturating_sub(1)));
+            };
+            if rest.is_empty() {
+                *child = value;
+                return Ok(());
+            }
+            set_in(child, rest, path, value)
+        }
+        other => Err(format!("in `{path}`, `{head}` goes inside a value of type {}, which has no fields", other.type_str())),
+    }
+}
+
+/// The 1-based line on which the field at `path` is written in `src`, or its nearest
+/// written ancestor (an inline table, the table header), if the text shows it.
+pub fn locate(src: &str, path: &str) -> Option<usize> {
+    let parts: Vec<&str> = path.split('.').collect();
+    // Table-header names of the path, without indexes: `service.0.bands` -> "service".
+    let mut best = None;
+    let mut header: Vec<String> = Vec::new();
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut header_index: Option<usize> = None;
+    for (n, raw) in src.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
+            let name = name.trim().to_string();
+            let c = counts.entry(name.clone()).or_insert(0);
+            header_index = Some(*c);
+            *c += 1;
+            header = name.split('.').map(str::to_string).collect();
+            if matches_header(&parts, &header, header_index) && best.is_none() {
+                best = Some(n + 1);
+            }
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
+            header = name.trim().split('.').map(str::to_string).collect();
+            header_index = None;
+            if matches_header(&parts, &header, None) && best.is_none() {
+                best = Some(n + 1);
+            }
+            continue;
+        }
+        let Some((key, _)) = line.split_once('=') else { continue };
+        let key = key.trim().trim_matches('"');
+        let rest = strip_header(&parts, &header, header_index);
+        if let Some(rest) = rest
+            && let Some(first) = rest.first()
+            && *first == key
+        {
+            return Some(n + 1);
+        }
+    }
+    best
+}
+
+fn matches_header(parts: &[&str], header: &[String], index: Option<usize>) -> bool {
+    strip_header(parts, header, index).is_some()
+}
+
+/// The rest of `parts` after the current header (and its array index), if the path lies
+/// under it.
+fn strip_header<'a>(parts: &'a [&'a str], header: &[String], index: Option<usize>) -> Option<&'a [&'a str]> {
+    if parts.len() < header.len() || !header.iter().zip(parts).all(|(h, p)| h == p) {
+        return None;
+    }
+    let rest = &parts[header.len()..];
+    match index {
+        None => Some(rest),
+        Some(i) => {
+            let (first, tail) = rest.split_first()?;
+            (first.parse::<usize>().ok() == Some(i)).then_some(tail)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_walks_tables_and_arrays() {
+        let mut t: Table = toml::from_str("[a]\nb = 1\n[[s]]\nx = [1, 2]\n[[s]]\nx = [3]\n").unwrap();
+        set(&mut t, "a.b", Value::Integer(5)).unwrap();
+        set(&mut t, "s.1.x.0", Value::Integer(9)).unwrap();
+        set(&mut t, "new.deep", Value::Boolean(true)).unwrap();
+        assert_eq!(t["a"]["b"].as_integer(), Some(5));
+        assert_eq!(t["s"][1]["x"][0].as_integer(), Some(9));
+        assert_eq!(t["new"]["deep"].as_bool(), Some(true));
+        let e = set(&mut t, "s.2.x", Value::Integer(0)).unwrap_err();
+        assert!(e.contains("index 2 is out of range"), "{e}");
+        let e = set(&mut t, "s.one", Value::Integer(0)).unwrap_err();
+        assert!(e.contains("should be an index"), "{e}");
+        let e = set(&mut t, "a.b.c", Value::Integer(0)).unwrap_err();
+        assert!(e.contains("no fields"), "{e}");
+    }
+
+    #[test]
+    fn locate_finds_lines() {
+        let src = "name = \"x\"\ndays = 3\n\n[behaviour]\nshow_prob = 2\n\n[[service]]\nname = \"a\"\n[[service]]\nname = \"b\"\nbands = []\n";
+        assert_eq!(locate(src, "days"), Some(2));
+        assert_eq!(locate(src, "behaviour.show_prob"), Some(5));
+        assert_eq!(locate(src, "behaviour.confirm_prob"), Some(4));
+        assert_eq!(locate(src, "service.1.bands"), Some(11));
+        assert_eq!(locate(src, "service.1.bands.0.slots"), Some(11));
+        assert_eq!(locate(src, "service.0.name"), Some(8));
+        assert_eq!(locate(src, "legacy.requests"), None);
+    }
+}

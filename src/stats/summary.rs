@@ -1,0 +1,261 @@
+//! One replication's summary row: every metric of `spec/model.md`.
+
+use crate::engine::time::{day_start, to_days};
+use crate::model::{BookingEnd, PartyKind, RunRecord};
+
+/// The metrics of one replication (the identifying columns are added by the runner).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Counted portal parties that arrived.
+    pub arrived: u64,
+    /// ... that got at least one first-service booking.
+    pub booked: u64,
+    /// ... that attended with complete documents.
+    pub served: u64,
+    /// ... that collected their passport (or were served, without pickup).
+    pub completed: u64,
+    /// ... that gave up.
+    pub abandoned: u64,
+    /// ... still looking for the first service at the end.
+    pub waiting_at_end: u64,
+    /// Arrival to the start of the serving appointment, days.
+    pub lead_days_mean: Option<f64>,
+    /// Median of the same.
+    pub lead_days_p50: Option<f64>,
+    /// 90th percentile.
+    pub lead_days_p90: Option<f64>,
+    /// 99th percentile.
+    pub lead_days_p99: Option<f64>,
+    /// Arrival to first booking, days (parties that booked).
+    pub book_days_mean: Option<f64>,
+    /// 90th percentile.
+    pub book_days_p90: Option<f64>,
+    /// Arrival to journey end, days.
+    pub journey_days_mean: Option<f64>,
+    /// 90th percentile.
+    pub journey_days_p90: Option<f64>,
+    /// Share of served parties served after their need-by date.
+    pub deadline_miss_rate: Option<f64>,
+    /// First-service slots on counted open days.
+    pub slots_offered: u64,
+    /// ... attended.
+    pub slots_used: u64,
+    /// `slots_used / slots_offered`.
+    pub utilization: Option<f64>,
+    /// ... never booked.
+    pub slots_wasted_unbooked: u64,
+    /// ... held by a party that did not come.
+    pub slots_wasted_noshow: u64,
+    /// ... freed by a cancellation and not taken again.
+    pub slots_wasted_freed: u64,
+    /// Bookings of counted parties auto-cancelled.
+    pub auto_cancelled: u64,
+    /// Bookings of counted parties cancelled by the party.
+    pub voluntary_cancelled: u64,
+    /// First-service slots of counted days freed and then held again.
+    pub reallocated: u64,
+    /// Share of first-service bookings by counted parties made by automated ones.
+    pub bot_share_of_bookings: Option<f64>,
+    /// That share over `bot_share`.
+    pub bot_advantage: Option<f64>,
+    /// Jain's index of arrival-to-booking times of served parties.
+    pub jain_book_days: Option<f64>,
+    /// First-service bookings that overtook an earlier-looking party of no larger size.
+    pub queue_inversions: u64,
+    /// The same by need-by date.
+    pub need_by_inversions: u64,
+    /// Legacy parties served.
+    pub legacy_served: u64,
+    /// Run day on which the last legacy party got its appointment.
+    pub legacy_drained_day: Option<u32>,
+    /// Legacy parties given appointments before one received earlier.
+    pub legacy_inversions: u64,
+    /// Median minutes from release to sell-out, over days that filled.
+    pub sellout_minutes_p50: Option<f64>,
+    /// Events processed.
+    pub events: u64,
+}
+
+/// The `q`-quantile (0 ≤ q ≤ 1) of `sorted` by linear interpolation between order
+/// statistics (numpy's default, Hyndman and Fan's type 7); `None` if empty.
+///
+/// ```
+/// assert_eq!(slotsim::stats::quantile(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
+/// assert_eq!(slotsim::stats::quantile(&[], 0.5), None);
+/// ```
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
+}
+
+fn mean(xs: &[f64]) -> Option<f64> {
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+fn sorted(mut xs: Vec<f64>) -> Vec<f64> {
+    xs.sort_by(f64::total_cmp);
+    xs
+}
+
+/// Jain's fairness index (Σx)²/(n·Σx²); `None` if empty or all zero.
+pub fn jain(xs: &[f64]) -> Option<f64> {
+    let s: f64 = xs.iter().sum();
+    let s2: f64 = xs.iter().map(|x| x * x).sum();
+    (!xs.is_empty() && s2 > 0.0).then(|| s * s / (xs.len() as f64 * s2))
+}
+
+/// Number of pairs out of order (a later element smaller than an earlier one).
+fn inversions(order: &[u32]) -> u64 {
+    // Fenwick tree over values.
+    let n = order.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let mut tree = vec![0u64; n + 1];
+    let mut count = 0;
+    for (seen, &v) in order.iter().enumerate() {
+        // Elements already seen that are <= v.
+        let mut i = v as usize + 1;
+        let mut not_greater = 0;
+        while i > 0 {
+            not_greater += tree[i];
+            i &= i - 1;
+        }
+        count += seen as u64 - not_greater;
+        let mut i = v as usize + 1;
+        while i <= n {
+            tree[i] += 1;
+            i += i & i.wrapping_neg();
+        }
+    }
+    count
+}
+
+/// Computes every metric of one replication.
+pub fn summarize(run: &RunRecord) -> Summary {
+    let counted: Vec<_> = run.parties.iter().filter(|p| p.counted).collect();
+    let count = |f: &dyn Fn(&&crate::model::Party) -> bool| counted.iter().filter(|p| f(p)).count() as u64;
+    let lead = sorted(counted.iter().filter_map(|p| p.served.map(|s| to_days(s - p.arrival))).collect());
+    let book = sorted(counted.iter().filter_map(|p| p.first_booked.map(|s| to_days(s - p.arrival))).collect());
+    let journey = sorted(counted.iter().filter_map(|p| p.completed.map(|s| to_days(s - p.arrival))).collect());
+    let served_book: Vec<f64> = counted
+        .iter()
+        .filter(|p| p.served.is_some())
+        .filter_map(|p| p.first_booked.map(|s| to_days(s - p.arrival)))
+        .collect();
+    let served = lead.len() as u64;
+    let missed = counted.iter().filter(|p| p.served.is_some_and(|s| s > p.attributes.need_by)).count();
+
+    let (lo, hi) = (run.warmup_days as usize, run.days as usize);
+    let mut slots = crate::model::DayTally::default();
+    for d in run.calendar.iter().take(hi).skip(lo).filter(|d| d.open) {
+        slots.offered += d.tally.offered;
+        slots.used += d.tally.used;
+        slots.wasted_noshow += d.tally.wasted_noshow;
+        slots.wasted_freed += d.tally.wasted_freed;
+        slots.wasted_unbooked += d.tally.wasted_unbooked;
+    }
+
+    let mut auto_cancelled = 0;
+    let mut voluntary = 0;
+    let (mut first_bookings, mut bot_bookings) = (0u64, 0u64);
+    for b in &run.bookings {
+        let p = &run.parties[b.party as usize];
+        if !p.counted {
+            continue;
+        }
+        match b.end {
+            Some((_, BookingEnd::AutoCancelled)) => auto_cancelled += 1,
+            Some((_, BookingEnd::Cancelled)) => voluntary += 1,
+            _ => {}
+        }
+        if b.service == 0 {
+            first_bookings += 1;
+            bot_bookings += u64::from(p.attributes.bot);
+        }
+    }
+    let bot_share_of_bookings = (first_bookings > 0).then(|| bot_bookings as f64 / first_bookings as f64);
+
+    let sellout: Vec<f64> = sorted(
+        run.calendar
+            .iter()
+            .filter_map(|d| Some((d.filled_at? - d.released_at?) as f64 / 60.0))
+            .collect(),
+    );
+    let legacy_served = run
+        .parties
+        .iter()
+        .filter(|p| p.kind == PartyKind::Legacy && p.served.is_some())
+        .count() as u64;
+    let _ = day_start;
+
+    Summary {
+        arrived: counted.len() as u64,
+        booked: count(&|p| p.first_booked.is_some()),
+        served,
+        completed: count(&|p| p.completed.is_some()),
+        abandoned: count(&|p| p.outcome == crate::model::Outcome::Abandoned),
+        waiting_at_end: count(&|p| p.outcome == crate::model::Outcome::Waiting && p.served.is_none()),
+        lead_days_mean: mean(&lead),
+        lead_days_p50: quantile(&lead, 0.5),
+        lead_days_p90: quantile(&lead, 0.9),
+        lead_days_p99: quantile(&lead, 0.99),
+        book_days_mean: mean(&book),
+        book_days_p90: quantile(&book, 0.9),
+        journey_days_mean: mean(&journey),
+        journey_days_p90: quantile(&journey, 0.9),
+        deadline_miss_rate: (served > 0).then(|| missed as f64 / served as f64),
+        slots_offered: slots.offered,
+        slots_used: slots.used,
+        utilization: (slots.offered > 0).then(|| slots.used as f64 / slots.offered as f64),
+        slots_wasted_unbooked: slots.wasted_unbooked,
+        slots_wasted_noshow: slots.wasted_noshow,
+        slots_wasted_freed: slots.wasted_freed,
+        auto_cancelled,
+        voluntary_cancelled: voluntary,
+        reallocated: run.reallocated,
+        bot_share_of_bookings,
+        bot_advantage: bot_share_of_bookings.filter(|_| run.bot_share > 0.0).map(|s| s / run.bot_share),
+        jain_book_days: jain(&served_book),
+        queue_inversions: run.queue_inversions,
+        need_by_inversions: run.need_by_inversions,
+        legacy_served,
+        legacy_drained_day: run.legacy_drained_day,
+        legacy_inversions: inversions(&run.legacy_order),
+        sellout_minutes_p50: quantile(&sellout, 0.5),
+        events: run.events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_match_numpy() {
+        // numpy.percentile([3, 1, 4, 1, 5, 9, 2, 6], [50, 90, 99]) = 3.5, 6.9, 8.79
+        let xs = sorted(vec![3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]);
+        assert!((quantile(&xs, 0.5).unwrap() - 3.5).abs() < 1e-12);
+        assert!((quantile(&xs, 0.9).unwrap() - 6.9).abs() < 1e-12);
+        assert!((quantile(&xs, 0.99).unwrap() - 8.79).abs() < 1e-12);
+    }
+
+    #[test]
+    fn jain_index_bounds() {
+        assert_eq!(jain(&[2.0, 2.0, 2.0]), Some(1.0));
+        assert!((jain(&[1.0, 0.0, 0.0, 0.0]).unwrap() - 0.25).abs() < 1e-12);
+        assert_eq!(jain(&[0.0, 0.0]), None);
+    }
+
+    #[test]
+    fn inversion_count_matches_brute_force() {
+        let order = [3u32, 0, 4, 1, 2, 7, 5, 6];
+        let brute = (0..order.len())
+            .flat_map(|i| (i + 1..order.len()).map(move |j| (i, j)))
+            .filter(|&(i, j)| order[i] > order[j])
+            .count() as u64;
+        assert_eq!(inversions(&order), brute);
+        assert_eq!(inversions(&[0, 1, 2, 3]), 0);
+    }
+}
