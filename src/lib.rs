@@ -27,3 +27,7 @@ pub mod engine;
 pub mod model;
 pub mod scenario;
 pub mod stats;
+pub mod runner;
+
+pub mod output;
+pub mod cli;

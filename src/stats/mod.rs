@@ -3,4 +3,4 @@
 
 pub mod summary;
 
-pub use summary::{Summary, quantile, summarize};
+pub use summary::{Metric, Summary, jain, quantile, summarize};

@@ -1,10 +1,10 @@
 //! One replication's summary row: every metric of `spec/model.md`.
 
-use crate::engine::time::{day_start, to_days};
+use crate::engine::time::to_days;
 use crate::model::{BookingEnd, PartyKind, RunRecord};
 
 /// The metrics of one replication (the identifying columns are added by the runner).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
     /// Counted portal parties that arrived.
     pub arrived: u64,
@@ -188,7 +188,6 @@ pub fn summarize(run: &RunRecord) -> Summary {
         .iter()
         .filter(|p| p.kind == PartyKind::Legacy && p.served.is_some())
         .count() as u64;
-    let _ = day_start;
 
     Summary {
         arrived: counted.len() as u64,
@@ -257,5 +256,77 @@ mod tests {
             .count() as u64;
         assert_eq!(inversions(&order), brute);
         assert_eq!(inversions(&[0, 1, 2, 3]), 0);
+    }
+}
+
+/// One metric's value, typed for tables.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// A count.
+    Count(u64),
+    /// A real number, absent where undefined (no served party, ...).
+    Real(Option<f64>),
+    /// A run day, absent where it never happened.
+    Day(Option<u32>),
+}
+
+impl Metric {
+    /// As a float, for averaging.
+    pub fn as_f64(self) -> Option<f64> {
+        match self {
+            Metric::Count(n) => Some(n as f64),
+            Metric::Real(x) => x,
+            Metric::Day(d) => d.map(f64::from),
+        }
+    }
+}
+
+impl Summary {
+    /// Every metric with its column name, in table order.
+    pub fn metrics(&self) -> Vec<(&'static str, Metric)> {
+        use Metric::{Count as C, Day as D, Real as R};
+        vec![
+            ("arrived", C(self.arrived)),
+            ("booked", C(self.booked)),
+            ("served", C(self.served)),
+            ("completed", C(self.completed)),
+            ("abandoned", C(self.abandoned)),
+            ("waiting_at_end", C(self.waiting_at_end)),
+            ("lead_days_mean", R(self.lead_days_mean)),
+            ("lead_days_p50", R(self.lead_days_p50)),
+            ("lead_days_p90", R(self.lead_days_p90)),
+            ("lead_days_p99", R(self.lead_days_p99)),
+            ("book_days_mean", R(self.book_days_mean)),
+            ("book_days_p90", R(self.book_days_p90)),
+            ("journey_days_mean", R(self.journey_days_mean)),
+            ("journey_days_p90", R(self.journey_days_p90)),
+            ("deadline_miss_rate", R(self.deadline_miss_rate)),
+            ("slots_offered", C(self.slots_offered)),
+            ("slots_used", C(self.slots_used)),
+            ("utilization", R(self.utilization)),
+            ("slots_wasted_unbooked", C(self.slots_wasted_unbooked)),
+            ("slots_wasted_noshow", C(self.slots_wasted_noshow)),
+            ("slots_wasted_freed", C(self.slots_wasted_freed)),
+            ("auto_cancelled", C(self.auto_cancelled)),
+            ("voluntary_cancelled", C(self.voluntary_cancelled)),
+            ("reallocated", C(self.reallocated)),
+            ("bot_share_of_bookings", R(self.bot_share_of_bookings)),
+            ("bot_advantage", R(self.bot_advantage)),
+            ("jain_book_days", R(self.jain_book_days)),
+            ("queue_inversions", C(self.queue_inversions)),
+            ("need_by_inversions", C(self.need_by_inversions)),
+            ("legacy_served", C(self.legacy_served)),
+            ("legacy_drained_day", D(self.legacy_drained_day)),
+            ("legacy_inversions", C(self.legacy_inversions)),
+            ("sellout_minutes_p50", R(self.sellout_minutes_p50)),
+            ("events", C(self.events)),
+        ]
+    }
+}
+
+impl Summary {
+    /// The metric column names, in table order.
+    pub fn metric_names() -> Vec<&'static str> {
+        Summary::default().metrics().into_iter().map(|(n, _)| n).collect()
     }
 }

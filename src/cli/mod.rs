@@ -1,0 +1,277 @@
+//! The `slotsim` command line: flags parsed here, then handed to the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::output::sweep_dir::{Manifest, SweepDir, merge};
+use crate::output::tables::{bookings_frame, daily_frame, parties_frame, summary_frame};
+use crate::output::{Format, write_frame};
+use crate::runner::{self, Finish, Plan, Replication};
+use crate::scenario::Scenario;
+use crate::stats::{self, Metric};
+
+/// Simulates an appointment-booking portal (a consulate's passport desk) and compares
+/// slot-allocation policies over seeded replications.
+#[derive(Debug, Parser)]
+#[command(name = "slotsim", version, about, long_about = None, after_help = "Scenario format and metrics: see README.md and the scenarios/ folder.")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one replication and write summary.csv, daily.csv and parties.csv.
+    Run {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Variant to run (default: the base scenario).
+        #[arg(long, default_value = "base")]
+        variant: String,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write bookings.csv, every booking with its e-mail, deadline and end.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Validate a scenario and print it resolved, with every default filled in.
+    Check {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+    /// Run every variant (and [sweep] grid point) for many seeds, in parallel.
+    Sweep {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Seeds per variant and grid point (default: the scenario's [sweep] replications).
+        #[arg(long)]
+        replications: Option<u64>,
+        /// First seed.
+        #[arg(long, default_value_t = 1)]
+        seed_start: u64,
+        /// Worker threads (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Output directory (default: results/<scenario file name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Table format.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// Finish an interrupted sweep in --out.
+        #[arg(long)]
+        resume: bool,
+        /// Run only part I of N (0-based), e.g. --shard 0/4; combine with `slotsim merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Only these variants (repeatable; default: all, `base` first).
+        #[arg(long = "variant")]
+        variants: Vec<String>,
+    },
+    /// Combine the directories of a sharded sweep into the tables one sweep would write.
+    Merge {
+        /// Shard directories.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Where to write (default: the first shard directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Reads and validates a scenario file.
+fn load(path: &Path) -> Result<(Scenario, String)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read scenario {}", path.display()))?;
+    let scenario = Scenario::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok((scenario, text))
+}
+
+/// Runs the command line; the exit code is 0 on success, 130 when interrupted.
+///
+/// # Errors
+///
+/// Bad input or I/O failures, with context.
+pub fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { scenario } => check(&scenario),
+        Command::Run { scenario, seed, variant, out, trace } => run(&scenario, seed, &variant, &out, trace),
+        Command::Sweep { scenario, replications, seed_start, threads, out, format, resume, shard, variants } => {
+            sweep(&scenario, replications, seed_start, threads, out, format, resume, shard.as_deref(), &variants)
+        }
+        Command::Merge { shards, out } => {
+            let out = out.unwrap_or_else(|| shards[0].clone());
+            merge(&shards, &out)?;
+            println!("merged {} shard(s) into {}", shards.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check(path: &Path) -> Result<ExitCode> {
+    let (scenario, _) = load(path)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "# {} is valid. Resolved base scenario (hash {}):", path.display(), scenario.hash())?;
+    write!(out, "{}", scenario.resolved_toml())?;
+    for v in &scenario.variants {
+        let resolved = scenario.variant(&v.name)?;
+        writeln!(out, "\n# variant \"{}\" (hash {}) sets:", v.name, resolved.hash())?;
+        for (k, val) in &v.set {
+            writeln!(out, "#   {k} = {val}")?;
+        }
+    }
+    let grid = scenario.grid()?;
+    if grid.len() > 1 {
+        writeln!(out, "\n# sweep grid: {} points", grid.len())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(path: &Path, seed: Option<u64>, variant: &str, out: &Path, trace: bool) -> Result<ExitCode> {
+    let (scenario, _) = load(path)?;
+    let seed = seed.unwrap_or(scenario.seed);
+    let plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let cell = &plan.cells[0];
+    let started = std::time::Instant::now();
+    let record = cell.simulate(seed);
+    let elapsed = started.elapsed();
+    let summary = stats::summarize(&record);
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let row = Replication { job: 0, cell: 0, seed, summary: summary.clone(), daily: record.daily.clone() };
+    let rows = [row];
+    write_frame(&mut summary_frame(&plan, &rows)?, &out.join("summary.csv"), Format::Csv)?;
+    write_frame(&mut daily_frame(&plan, &rows)?, &out.join("daily.csv"), Format::Csv)?;
+    write_frame(&mut parties_frame(&record)?, &out.join("parties.csv"), Format::Csv)?;
+    if trace {
+        write_frame(&mut bookings_frame(&record, cell.scenario.start_day())?, &out.join("bookings.csv"), Format::Csv)?;
+    }
+    print_summary(&scenario.name, variant, seed, &summary, elapsed);
+    println!("tables written to {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fmt_metric(m: Metric) -> String {
+    match m {
+        Metric::Count(n) => n.to_string(),
+        Metric::Real(Some(x)) => format!("{x:.3}"),
+        Metric::Day(Some(d)) => d.to_string(),
+        _ => "–".into(),
+    }
+}
+
+fn print_summary(scenario: &str, variant: &str, seed: u64, s: &stats::Summary, elapsed: std::time::Duration) {
+    let m: std::collections::BTreeMap<&str, Metric> = s.metrics().into_iter().collect();
+    let g = |k: &str| fmt_metric(m[k]);
+    println!("{scenario} · variant {variant} · seed {seed}");
+    println!("  parties   arrived {}  booked {}  served {}  completed {}  abandoned {}  still waiting {}", g("arrived"), g("booked"), g("served"), g("completed"), g("abandoned"), g("waiting_at_end"));
+    println!("  lead time (days, arrival → serving appointment)  mean {}  p50 {}  p90 {}  p99 {}", g("lead_days_mean"), g("lead_days_p50"), g("lead_days_p90"), g("lead_days_p99"));
+    println!("  time to first booking (days)  mean {}  p90 {};  journey (days)  mean {}  p90 {}", g("book_days_mean"), g("book_days_p90"), g("journey_days_mean"), g("journey_days_p90"));
+    println!("  served after need-by date  {}", g("deadline_miss_rate"));
+    println!("  slots     offered {}  used {}  utilization {}  wasted: unbooked {}  no-show {}  freed {}", g("slots_offered"), g("slots_used"), g("utilization"), g("slots_wasted_unbooked"), g("slots_wasted_noshow"), g("slots_wasted_freed"));
+    println!("  bookings  auto-cancelled {}  cancelled {}  slots reallocated {}", g("auto_cancelled"), g("voluntary_cancelled"), g("reallocated"));
+    println!("  fairness  bot share of bookings {}  bot advantage {}  Jain index {}  queue inversions {}", g("bot_share_of_bookings"), g("bot_advantage"), g("jain_book_days"), g("queue_inversions"));
+    println!("  legacy    served {}  drained on day {}  inversions {}", g("legacy_served"), g("legacy_drained_day"), g("legacy_inversions"));
+    println!("  sell-out (median minutes from release)  {}", g("sellout_minutes_p50"));
+    println!("  {} events in {:.3} s", g("events"), elapsed.as_secs_f64());
+}
+
+fn parse_shard(s: &str) -> Result<[usize; 2]> {
+    let err = || anyhow::anyhow!("--shard {s}: expected I/N with 0 ≤ I < N, e.g. --shard 0/4");
+    let (i, n) = s.split_once('/').ok_or_else(err)?;
+    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
+    if n == 0 || i >= n {
+        return Err(err());
+    }
+    Ok([i, n])
+}
+
+#[allow(clippy::too_many_arguments)] // Mirrors the flags of `slotsim sweep` one to one.
+fn sweep(
+    path: &Path,
+    replications: Option<u64>,
+    seed_start: u64,
+    threads: usize,
+    out: Option<PathBuf>,
+    format: Format,
+    resume: bool,
+    shard: Option<&str>,
+    variants: &[String],
+) -> Result<ExitCode> {
+    let (scenario, text) = load(path)?;
+    let shard = shard.map(parse_shard).transpose()?;
+    let replications = match replications {
+        Some(n) => n,
+        None => scenario.sweep_replications()?.map(u64::from).context("--replications N is needed (the scenario's [sweep] sets no replications)")?,
+    };
+    if replications == 0 {
+        bail!("--replications 0: at least 1 replication is needed");
+    }
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from("results").join(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into()))
+    });
+    let chosen = (!variants.is_empty()).then_some(variants);
+    let plan = Plan::new(&scenario, chosen, seed_start, replications).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let base = scenario.variant("base")?;
+    let manifest = Manifest::new(&plan, &path.display().to_string(), &text, &base, format, shard);
+    let mut dir = SweepDir::open(&out, &plan, manifest, resume)?;
+    let done = dir.done()?;
+    let todo: Vec<usize> = (0..plan.chunks())
+        .filter(|c| shard.is_none_or(|[i, n]| c % n == i))
+        .filter(|c| !done.contains(c))
+        .collect();
+    let total: usize = todo.iter().map(|&c| plan.chunk_jobs(c).len()).sum();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        // A second Ctrl-C while stopping falls back to the default (immediate exit): files
+        // are atomic, so that is still safe.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} replications · {per_sec} · {eta} left")
+                .expect("valid template"),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let progress = |n: usize| {
+        if let Some(b) = &bar {
+            b.set_position(n as u64);
+        }
+    };
+    let started = std::time::Instant::now();
+    let finish = runner::sweep(&plan, &todo, threads, &stop, &mut dir, &progress)?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if finish == Finish::Interrupted {
+        eprintln!("interrupted: finished chunks are saved in {}; run the same command with --resume to finish", out.display());
+        return Ok(ExitCode::from(130));
+    }
+    eprintln!("{total} replications in {secs:.2} s ({:.1}/s)", total as f64 / secs.max(1e-9));
+    if dir.finish()? {
+        println!("{} replications of {} cell(s) written to {}/summary.{ext} and daily.{ext}", plan.jobs(), plan.cells.len(), out.display(), ext = format.extension());
+    } else {
+        println!("shard done: its chunks are in {}; combine the shards with `slotsim merge`", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

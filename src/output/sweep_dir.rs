@@ -1,0 +1,265 @@
+//! A sweep's output directory: `manifest.json`, finished chunks under `.chunks/`, and the
+//! final `summary` and `daily` tables.
+//!
+//! Every file appears atomically. A chunk is done when its summary file exists (its daily
+//! file is written first). The final tables are assembled from the chunks, in job order,
+//! once every chunk is present; then the chunks are removed. A sweep killed at any moment
+//! therefore leaves only whole files, and `--resume` runs the missing chunks.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::files::{Format, concat_files, write_atomic, write_frame};
+use super::tables::{daily_frame, summary_frame};
+use crate::runner::{CHUNK, Plan, Replication, Sink, VERSION};
+
+/// One cell of the plan, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellInfo {
+    /// Variant.
+    pub variant: String,
+    /// Grid point label.
+    pub grid: String,
+    /// Resolved scenario hash.
+    pub scenario_hash: String,
+}
+
+/// What a sweep directory holds, so that any row can be reproduced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `slotsim`.
+    pub tool: String,
+    /// Tool version.
+    pub version: String,
+    /// The command line that started the sweep.
+    pub command: Vec<String>,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario file as given.
+    pub scenario_file: String,
+    /// The scenario's text, verbatim.
+    pub scenario_toml: String,
+    /// The resolved base scenario.
+    pub resolved_toml: String,
+    /// Hash of the resolved base scenario.
+    pub scenario_hash: String,
+    /// First seed.
+    pub seed_start: u64,
+    /// Seeds per cell.
+    pub replications: u64,
+    /// Cells in order (variant, grid point).
+    pub cells: Vec<CellInfo>,
+    /// Grid axes.
+    pub grid_paths: Vec<String>,
+    /// Table format.
+    pub format: Format,
+    /// Replications per chunk.
+    pub chunk_size: usize,
+    /// This directory's shard `[index, count]`, if it is one part of a sharded sweep.
+    pub shard: Option<[usize; 2]>,
+}
+
+impl Manifest {
+    /// The manifest of `plan`.
+    pub fn new(plan: &Plan, scenario_file: &str, scenario_toml: &str, resolved: &crate::scenario::Scenario, format: Format, shard: Option<[usize; 2]>) -> Self {
+        Self {
+            tool: "slotsim".into(),
+            version: VERSION.into(),
+            command: std::env::args().collect(),
+            scenario: plan.scenario.clone(),
+            scenario_file: scenario_file.into(),
+            scenario_toml: scenario_toml.into(),
+            resolved_toml: resolved.resolved_toml(),
+            scenario_hash: resolved.hash(),
+            seed_start: plan.seed_start,
+            replications: plan.replications,
+            cells: plan
+                .cells
+                .iter()
+                .map(|c| CellInfo { variant: c.variant.clone(), grid: c.point.label(), scenario_hash: c.hash.clone() })
+                .collect(),
+            grid_paths: plan.grid_paths.clone(),
+            format,
+            chunk_size: CHUNK,
+            shard,
+        }
+    }
+
+    /// Whether two manifests describe the same sweep (apart from sharding and command).
+    pub fn same_sweep(&self, other: &Manifest) -> bool {
+        self.scenario_toml == other.scenario_toml
+            && self.cells == other.cells
+            && self.seed_start == other.seed_start
+            && self.replications == other.replications
+            && self.format == other.format
+            && self.chunk_size == other.chunk_size
+            && self.version == other.version
+    }
+
+    /// Reads `dir/manifest.json`.
+    ///
+    /// # Errors
+    ///
+    /// Missing or unreadable manifest.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join("manifest.json");
+        let text = fs::read_to_string(&path).with_context(|| format!("{} is not a sweep directory: cannot read {}", dir.display(), path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not a slotsim manifest", path.display()))
+    }
+
+    fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        write_atomic(&dir.join("manifest.json"), |w| Ok(std::io::Write::write_all(w, text.as_bytes())?))
+    }
+}
+
+/// A sweep directory being written.
+#[derive(Debug)]
+pub struct SweepDir<'a> {
+    dir: PathBuf,
+    plan: &'a Plan,
+    manifest: Manifest,
+}
+
+fn chunk_path(dir: &Path, table: &str, c: usize) -> PathBuf {
+    dir.join(".chunks").join(format!("{table}-{c:06}.parquet"))
+}
+
+/// Chunks whose summary file exists in `dir`.
+pub fn done_chunks(dir: &Path) -> Result<BTreeSet<usize>> {
+    let mut done = BTreeSet::new();
+    let chunks = dir.join(".chunks");
+    if !chunks.exists() {
+        return Ok(done);
+    }
+    for entry in fs::read_dir(&chunks).with_context(|| format!("cannot list {}", chunks.display()))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(n) = name.strip_prefix("summary-").and_then(|n| n.strip_suffix(".parquet"))
+            && let Ok(c) = n.parse()
+        {
+            done.insert(c);
+        }
+    }
+    Ok(done)
+}
+
+impl<'a> SweepDir<'a> {
+    /// Opens `dir` for `manifest`'s sweep: a new directory, or with `resume` one that holds
+    /// the same sweep.
+    ///
+    /// # Errors
+    ///
+    /// The directory holds another sweep, or holds one and `resume` is off.
+    pub fn open(dir: &Path, plan: &'a Plan, manifest: Manifest, resume: bool) -> Result<Self> {
+        fs::create_dir_all(dir.join(".chunks")).with_context(|| format!("cannot create {}", dir.display()))?;
+        if dir.join("manifest.json").exists() {
+            let old = Manifest::read(dir)?;
+            if !resume {
+                bail!(
+                    "{} already holds a sweep of \"{}\": use --resume to finish it, or choose another --out",
+                    dir.display(),
+                    old.scenario
+                );
+            }
+            if !old.same_sweep(&manifest) {
+                bail!(
+                    "{} holds a different sweep (scenario, variants, seeds, replications, format or version differ): --resume needs the same command; choose another --out",
+                    dir.display()
+                );
+            }
+        } else if resume {
+            bail!("{} holds no sweep to resume (no manifest.json)", dir.display());
+        }
+        manifest.write(dir)?;
+        Ok(Self { dir: dir.to_path_buf(), plan, manifest })
+    }
+
+    /// Chunks already done.
+    ///
+    /// # Errors
+    ///
+    /// The chunk folder cannot be listed.
+    pub fn done(&self) -> Result<BTreeSet<usize>> {
+        done_chunks(&self.dir)
+    }
+
+    /// Assembles the final tables if every chunk is present; returns whether it did.
+    ///
+    /// # Errors
+    ///
+    /// I/O or polars errors.
+    pub fn finish(&self) -> Result<bool> {
+        finalize(&self.dir, self.plan.chunks(), self.manifest.format)
+    }
+}
+
+/// Writes `dir/summary.*` and `dir/daily.*` from its chunks, if all `chunks` are present.
+///
+/// # Errors
+///
+/// I/O or polars errors.
+pub fn finalize(dir: &Path, chunks: usize, format: Format) -> Result<bool> {
+    let done = done_chunks(dir)?;
+    if (0..chunks).any(|c| !done.contains(&c)) {
+        return Ok(false);
+    }
+    for table in ["daily", "summary"] {
+        let parts: Vec<PathBuf> = (0..chunks).map(|c| chunk_path(dir, table, c)).collect();
+        concat_files(&parts, &dir.join(format!("{table}.{}", format.extension())), format)?;
+    }
+    fs::remove_dir_all(dir.join(".chunks")).with_context(|| format!("cannot remove {}/.chunks", dir.display()))?;
+    Ok(true)
+}
+
+impl Sink for SweepDir<'_> {
+    type Error = anyhow::Error;
+
+    fn chunk(&mut self, chunk: usize, rows: Vec<Replication>) -> Result<()> {
+        let mut daily = daily_frame(self.plan, &rows)?;
+        write_frame(&mut daily, &chunk_path(&self.dir, "daily", chunk), Format::Parquet)?;
+        let mut summary = summary_frame(self.plan, &rows)?;
+        write_frame(&mut summary, &chunk_path(&self.dir, "summary", chunk), Format::Parquet)
+    }
+}
+
+/// Combines shard directories into `out`: the same tables a single sweep would write.
+///
+/// # Errors
+///
+/// Shards of different sweeps, missing chunks, or I/O errors.
+pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
+    let Some(first) = shards.first() else { bail!("merge needs at least one shard directory") };
+    let mut manifest = Manifest::read(first)?;
+    for s in &shards[1..] {
+        if !Manifest::read(s)?.same_sweep(&manifest) {
+            bail!("{} and {} hold different sweeps; only shards of one sweep can be merged", first.display(), s.display());
+        }
+    }
+    let chunks = (manifest.replications as usize * manifest.cells.len()).div_ceil(manifest.chunk_size);
+    fs::create_dir_all(out.join(".chunks")).with_context(|| format!("cannot create {}", out.display()))?;
+    for c in 0..chunks {
+        let source = shards.iter().find(|s| chunk_path(s, "summary", c).exists());
+        let Some(source) = source else {
+            bail!("chunk {c} of {chunks} is in none of the shards: run the missing shard (or --resume it) before merging");
+        };
+        if source.as_path() == out {
+            continue;
+        }
+        for table in ["daily", "summary"] {
+            let (from, to) = (chunk_path(source, table, c), chunk_path(out, table, c));
+            write_atomic(&to, |w| {
+                let bytes = fs::read(&from).with_context(|| format!("cannot read {}", from.display()))?;
+                Ok(std::io::Write::write_all(w, &bytes)?)
+            })?;
+        }
+    }
+    manifest.shard = None;
+    manifest.command = std::env::args().collect();
+    manifest.write(out)?;
+    finalize(out, chunks, manifest.format)?;
+    Ok(())
+}
