@@ -1,1 +1,88 @@
-fn main(){}
+//! Benchmarks: the event queue, one replication of the bundled scenario, the check-rate
+//! independence of fcfs, and a sweep of 1000 replications.
+//!
+//! Run with `cargo bench --bench engine`; figures are recorded in BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::sync::atomic::AtomicBool;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use slotsim::engine::{EventQueue, Purpose, Streams};
+use slotsim::runner::{self, Plan, Replication, Sink};
+use slotsim::scenario::Scenario;
+
+fn bundled() -> Scenario {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/embassy.toml");
+    let text = std::fs::read_to_string(path).expect("scenarios/embassy.toml is bundled");
+    Scenario::from_toml_str(&text).expect("the bundled scenario is valid")
+}
+
+fn event_queue(c: &mut Criterion) {
+    // 100,000 events at seeded random times, popped in order: the engine's hot path.
+    let mut rng = Streams::new(1).stream(Purpose::Policy, 0);
+    let times: Vec<i64> = (0..100_000).map(|_| rng.integer(0, 365 * 86_400)).collect();
+    c.bench_function("event_queue/100k_schedule_pop", |b| {
+        b.iter(|| {
+            let mut q = EventQueue::new(0);
+            for (i, &t) in times.iter().enumerate() {
+                q.schedule(t, (i % 8) as u8, i as u32).unwrap();
+            }
+            let mut sum = 0u64;
+            while let Some((_, e)) = q.pop() {
+                sum += u64::from(e);
+            }
+            black_box(sum)
+        })
+    });
+}
+
+fn replication(c: &mut Criterion) {
+    let config = bundled().model_config().unwrap();
+    let mut group = c.benchmark_group("replication");
+    group.sample_size(20);
+    group.bench_function("embassy_one_year", |b| b.iter(|| black_box(slotsim::model::simulate(&config, 1).events)));
+    group.finish();
+}
+
+fn check_rate(c: &mut Criterion) {
+    // Scripts checking every second vs every hour: the fcfs race must cost the same.
+    let mut group = c.benchmark_group("check_rate");
+    group.sample_size(20);
+    for interval in [1.0, 3600.0] {
+        let mut s = bundled();
+        s.behaviour.bot_share = 0.3;
+        s.behaviour.bot_check_interval_seconds = interval;
+        let config = s.model_config().unwrap();
+        group.bench_function(format!("bot_interval_{interval}s"), |b| {
+            b.iter(|| black_box(slotsim::model::simulate(&config, 1).events))
+        });
+    }
+    group.finish();
+}
+
+struct Discard;
+impl Sink for Discard {
+    type Error = std::convert::Infallible;
+    fn chunk(&mut self, _: usize, rows: Vec<Replication>) -> Result<(), Self::Error> {
+        black_box(rows);
+        Ok(())
+    }
+}
+
+fn sweep(c: &mut Criterion) {
+    let scenario = bundled();
+    let plan = Plan::new(&scenario, Some(&["base".to_string()]), 1, 1000).unwrap();
+    let chunks: Vec<usize> = (0..plan.chunks()).collect();
+    let stop = AtomicBool::new(false);
+    let mut group = c.benchmark_group("sweep");
+    group.sample_size(10);
+    for threads in [1, 2] {
+        group.bench_function(format!("embassy_1000_replications_{threads}_threads"), |b| {
+            b.iter(|| runner::sweep(&plan, &chunks, threads, &stop, &mut Discard, &|_| {}).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, event_queue, replication, check_rate, sweep);
+criterion_main!(benches);

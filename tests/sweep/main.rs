@@ -1,0 +1,221 @@
+//! Sweeps through the real binary: thread-count independence, reproduction of rows by
+//! `run`, interruption and resumption, shards and merge, and CSV/Parquet agreement.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SCENARIO: &str = r#"
+name = "sweep-test"
+days = 60
+[demand]
+arrivals_per_day = 25
+initial_backlog = 150
+patience_days = 30
+[behaviour]
+bot_share = 0.1
+cancel_per_day = 0.01
+[[service]]
+name = "passport"
+bands = [{ start = "09:00", slots = 10 }, { start = "10:00", slots = 10 }]
+[[service]]
+name = "pickup"
+bands = [{ start = "12:00", slots = 20 }]
+[legacy]
+requests = 60
+quota_per_day = 5
+[[variant]]
+name = "waitlist"
+set = { "allocation.policy" = "waitlist" }
+"#;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_slotsim"))
+}
+
+struct Temp(PathBuf);
+impl Temp {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("slotsim-sweep-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        let s = Temp(p);
+        std::fs::write(s.0.join("scenario.toml"), SCENARIO).unwrap();
+        s
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn sweep(t: &Temp, out: &str, extra: &[&str]) {
+    let status = bin()
+        .arg("sweep")
+        .arg(t.path("scenario.toml"))
+        .args(["--out", t.path(out).to_str().unwrap()])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "sweep {extra:?} failed");
+}
+
+fn bytes(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn one_and_two_threads_write_identical_tables() {
+    let t = Temp::new("threads");
+    sweep(&t, "one", &["--replications", "70", "--threads", "1"]);
+    sweep(&t, "two", &["--replications", "70", "--threads", "2"]);
+    for table in ["summary.csv", "daily.csv"] {
+        assert_eq!(bytes(&t.path("one").join(table)), bytes(&t.path("two").join(table)), "{table}");
+    }
+    // 2 variants × 70 seeds, ordered by variant then seed.
+    let summary = String::from_utf8(bytes(&t.path("one/summary.csv"))).unwrap();
+    let rows: Vec<&str> = summary.lines().skip(1).collect();
+    assert_eq!(rows.len(), 140);
+    assert!(rows[0].starts_with("sweep-test,base,1,"));
+    assert!(rows[69].starts_with("sweep-test,base,70,"));
+    assert!(rows[70].starts_with("sweep-test,waitlist,1,"));
+    assert!(!t.path("one/.chunks").exists(), "chunks are removed once the tables are whole");
+}
+
+#[test]
+fn a_sweep_row_is_reproduced_by_run() {
+    let t = Temp::new("reproduce");
+    sweep(&t, "sw", &["--replications", "5", "--seed-start", "11"]);
+    let summary = String::from_utf8(bytes(&t.path("sw/summary.csv"))).unwrap();
+    let row = summary.lines().find(|l| l.starts_with("sweep-test,waitlist,13,")).expect("row for seed 13");
+    let status = bin()
+        .arg("run")
+        .arg(t.path("scenario.toml"))
+        .args(["--seed", "13", "--variant", "waitlist", "--out", t.path("run").to_str().unwrap()])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let single = String::from_utf8(bytes(&t.path("run/summary.csv"))).unwrap();
+    assert_eq!(single.lines().nth(1).unwrap(), row);
+    assert_eq!(single.lines().next(), summary.lines().next(), "same columns");
+}
+
+#[test]
+fn a_killed_sweep_resumes_to_identical_tables() {
+    let t = Temp::new("resume");
+    sweep(&t, "whole", &["--replications", "200", "--threads", "1"]);
+    let out = t.path("killed");
+    let mut child = bin()
+        .arg("sweep")
+        .arg(t.path("scenario.toml"))
+        .args(["--replications", "200", "--threads", "1", "--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL) as soon as the first chunk is on disk.
+    let first = out.join(".chunks/summary-000000.parquet");
+    let started = Instant::now();
+    while !first.exists() && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(first.exists());
+    let interrupted = !out.join("summary.csv").exists();
+    // Whatever is on disk is whole: every chunk file reads back.
+    if interrupted {
+        for e in std::fs::read_dir(out.join(".chunks")).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.starts_with('.') {
+                slotsim::output::read_frame(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+    }
+    // Without --resume the directory is refused; with it the sweep finishes.
+    let refused = bin()
+        .arg("sweep")
+        .arg(t.path("scenario.toml"))
+        .args(["--replications", "200", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+    sweep(&t, "killed", &["--replications", "200", "--resume"]);
+    for table in ["summary.csv", "daily.csv"] {
+        assert_eq!(bytes(&t.path("whole").join(table)), bytes(&out.join(table)), "{table}");
+    }
+    // A resume with another plan is refused.
+    let other = bin()
+        .arg("sweep")
+        .arg(t.path("scenario.toml"))
+        .args(["--replications", "7", "--resume", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!other.status.success());
+}
+
+#[test]
+fn merged_shards_equal_a_single_sweep() {
+    let t = Temp::new("shards");
+    sweep(&t, "single", &["--replications", "100"]);
+    for i in 0..3 {
+        sweep(&t, &format!("shard{i}"), &["--replications", "100", "--shard", &format!("{i}/3")]);
+        assert!(!t.path(&format!("shard{i}/summary.csv")).exists(), "a shard alone writes no final table");
+    }
+    // Merging without every shard fails and names the gap.
+    let partial = bin().arg("merge").arg(t.path("shard0")).arg(t.path("shard1")).args(["--out", t.path("partial").to_str().unwrap()]).output().unwrap();
+    assert!(!partial.status.success());
+    assert!(String::from_utf8_lossy(&partial.stderr).contains("chunk"));
+    let status = bin()
+        .arg("merge")
+        .args((0..3).map(|i| t.path(&format!("shard{i}"))))
+        .args(["--out", t.path("merged").to_str().unwrap()])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for table in ["summary.csv", "daily.csv"] {
+        assert_eq!(bytes(&t.path("single").join(table)), bytes(&t.path("merged").join(table)), "{table}");
+    }
+}
+
+#[test]
+fn parquet_and_csv_hold_the_same_data() {
+    let t = Temp::new("formats");
+    sweep(&t, "csv", &["--replications", "6"]);
+    sweep(&t, "pq", &["--replications", "6", "--format", "parquet"]);
+    for table in ["summary", "daily"] {
+        let csv = slotsim::output::read_frame(&t.path(&format!("csv/{table}.csv"))).unwrap();
+        let pq = slotsim::output::read_frame(&t.path(&format!("pq/{table}.parquet"))).unwrap();
+        assert_eq!(csv.shape(), pq.shape(), "{table}");
+        assert_eq!(csv.get_column_names(), pq.get_column_names(), "{table}");
+        for name in pq.get_column_names() {
+            let (a, b) = (csv.column(name).unwrap(), pq.column(name).unwrap());
+            // CSV loses integer widths and null-only column types; compare values as text.
+            let a = a.cast(&polars::prelude::DataType::String).unwrap();
+            let b = b.cast(&polars::prelude::DataType::String).unwrap();
+            assert!(a.equals_missing(&b), "{table}.{name} differs");
+        }
+    }
+}
+
+#[test]
+fn bad_sweep_arguments_are_refused_cleanly() {
+    let t = Temp::new("badargs");
+    for args in [vec!["--replications", "0"], vec!["--replications", "3", "--shard", "3/3"], vec!["--replications", "3", "--variant", "nope"]] {
+        let out = t.path("x");
+        let o = bin().arg("sweep").arg(t.path("scenario.toml")).args(&args).args(["--out", out.to_str().unwrap()]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(!String::from_utf8_lossy(&o.stderr).trim().is_empty());
+        assert!(!out.join("summary.csv").exists());
+    }
+}
