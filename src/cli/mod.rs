@@ -112,7 +112,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Merge { shards, out } => {
             let out = out.unwrap_or_else(|| shards[0].clone());
             merge(&shards, &out)?;
-            println!("merged {} shard(s) into {}", shards.len(), out.display());
+            writeln!(std::io::stdout(), "merged {} shard(s) into {}", shards.len(), out.display())?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -155,8 +155,9 @@ fn run(path: &Path, seed: Option<u64>, variant: &str, out: &Path, trace: bool) -
     if trace {
         write_frame(&mut bookings_frame(&record, cell.scenario.start_day())?, &out.join("bookings.csv"), Format::Csv)?;
     }
-    print_summary(&scenario.name, variant, seed, &summary, elapsed);
-    println!("tables written to {}", out.display());
+    let mut stdout = std::io::stdout().lock();
+    print_summary(&mut stdout, &scenario.name, variant, seed, &summary, elapsed)?;
+    writeln!(stdout, "tables written to {}", out.display())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -169,20 +170,27 @@ fn fmt_metric(m: Metric) -> String {
     }
 }
 
-fn print_summary(scenario: &str, variant: &str, seed: u64, s: &stats::Summary, elapsed: std::time::Duration) {
+fn print_summary(
+    out: &mut impl Write,
+    scenario: &str,
+    variant: &str,
+    seed: u64,
+    s: &stats::Summary,
+    elapsed: std::time::Duration,
+) -> std::io::Result<()> {
     let m: std::collections::BTreeMap<&str, Metric> = s.metrics().into_iter().collect();
     let g = |k: &str| fmt_metric(m[k]);
-    println!("{scenario} · variant {variant} · seed {seed}");
-    println!("  parties   arrived {}  booked {}  served {}  completed {}  abandoned {}  still waiting {}", g("arrived"), g("booked"), g("served"), g("completed"), g("abandoned"), g("waiting_at_end"));
-    println!("  lead time (days, arrival → serving appointment)  mean {}  p50 {}  p90 {}  p99 {}", g("lead_days_mean"), g("lead_days_p50"), g("lead_days_p90"), g("lead_days_p99"));
-    println!("  time to first booking (days)  mean {}  p90 {};  journey (days)  mean {}  p90 {}", g("book_days_mean"), g("book_days_p90"), g("journey_days_mean"), g("journey_days_p90"));
-    println!("  served after need-by date  {}", g("deadline_miss_rate"));
-    println!("  slots     offered {}  used {}  utilization {}  wasted: unbooked {}  no-show {}  freed {}", g("slots_offered"), g("slots_used"), g("utilization"), g("slots_wasted_unbooked"), g("slots_wasted_noshow"), g("slots_wasted_freed"));
-    println!("  bookings  auto-cancelled {}  cancelled {}  slots reallocated {}", g("auto_cancelled"), g("voluntary_cancelled"), g("reallocated"));
-    println!("  fairness  bot share of bookings {}  bot advantage {}  Jain index {}  queue inversions {}", g("bot_share_of_bookings"), g("bot_advantage"), g("jain_book_days"), g("queue_inversions"));
-    println!("  legacy    served {}  drained on day {}  inversions {}", g("legacy_served"), g("legacy_drained_day"), g("legacy_inversions"));
-    println!("  sell-out (median minutes from release)  {}", g("sellout_minutes_p50"));
-    println!("  {} events in {:.3} s", g("events"), elapsed.as_secs_f64());
+    writeln!(out, "{scenario} · variant {variant} · seed {seed}")?;
+    writeln!(out, "  parties   arrived {}  booked {}  served {}  completed {}  abandoned {}  still waiting {}", g("arrived"), g("booked"), g("served"), g("completed"), g("abandoned"), g("waiting_at_end"))?;
+    writeln!(out, "  lead time (days, arrival → serving appointment)  mean {}  p50 {}  p90 {}  p99 {}", g("lead_days_mean"), g("lead_days_p50"), g("lead_days_p90"), g("lead_days_p99"))?;
+    writeln!(out, "  time to first booking (days)  mean {}  p90 {};  journey (days)  mean {}  p90 {}", g("book_days_mean"), g("book_days_p90"), g("journey_days_mean"), g("journey_days_p90"))?;
+    writeln!(out, "  served after need-by date  {}", g("deadline_miss_rate"))?;
+    writeln!(out, "  slots     offered {}  used {}  utilization {}  wasted: unbooked {}  no-show {}  freed {}", g("slots_offered"), g("slots_used"), g("utilization"), g("slots_wasted_unbooked"), g("slots_wasted_noshow"), g("slots_wasted_freed"))?;
+    writeln!(out, "  bookings  auto-cancelled {}  cancelled {}  slots reallocated {}", g("auto_cancelled"), g("voluntary_cancelled"), g("reallocated"))?;
+    writeln!(out, "  fairness  bot share of bookings {}  bot advantage {}  Jain index {}  queue inversions {}", g("bot_share_of_bookings"), g("bot_advantage"), g("jain_book_days"), g("queue_inversions"))?;
+    writeln!(out, "  legacy    served {}  drained on day {}  inversions {}", g("legacy_served"), g("legacy_drained_day"), g("legacy_inversions"))?;
+    writeln!(out, "  sell-out (median minutes from release)  {}", g("sellout_minutes_p50"))?;
+    writeln!(out, "  {} events in {:.3} s", g("events"), elapsed.as_secs_f64())
 }
 
 fn parse_shard(s: &str) -> Result<[usize; 2]> {
@@ -269,9 +277,9 @@ fn sweep(
     }
     eprintln!("{total} replications in {secs:.2} s ({:.1}/s)", total as f64 / secs.max(1e-9));
     if dir.finish()? {
-        println!("{} replications of {} cell(s) written to {}/summary.{ext} and daily.{ext}", plan.jobs(), plan.cells.len(), out.display(), ext = format.extension());
+        writeln!(std::io::stdout(), "{} replications of {} cell(s) written to {}/summary.{ext} and daily.{ext}", plan.jobs(), plan.cells.len(), out.display(), ext = format.extension())?;
     } else {
-        println!("shard done: its chunks are in {}; combine the shards with `slotsim merge`", out.display());
+        writeln!(std::io::stdout(), "shard done: its chunks are in {}; combine the shards with `slotsim merge`", out.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }

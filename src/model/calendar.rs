@@ -134,6 +134,9 @@ pub struct Calendar {
     filled_at: Vec<Option<Time>>,
     slots: Vec<Slot>,
     room: Vec<u32>,
+    /// Whether each (day, band) can still be booked: a band stops being bookable at its
+    /// start time (this matters only when same-day booking is allowed).
+    bookable: Vec<bool>,
     index: RoomIndex,
 }
 
@@ -164,6 +167,7 @@ impl Calendar {
             released_at: vec![None; days],
             filled_at: vec![None; days],
             slots,
+            bookable: vec![true; room.len()],
             room,
             index: RoomIndex::new(days),
         }
@@ -219,8 +223,20 @@ impl Calendar {
         self.slots[day * self.per_day + self.offsets[band] + i]
     }
 
+    fn bookable_room(&self, day: usize, band: usize) -> u32 {
+        if self.bookable[day * self.bands.len() + band] { self.room(day, band) } else { 0 }
+    }
+
     fn max_band_room(&self, day: usize) -> u32 {
-        (0..self.bands.len()).map(|b| self.room(day, b)).max().unwrap_or(0)
+        (0..self.bands.len()).map(|b| self.bookable_room(day, b)).max().unwrap_or(0)
+    }
+
+    /// Stops `band` of `day` being bookable (its appointments have started).
+    pub fn close_band(&mut self, day: usize, band: usize) {
+        if day < self.days() {
+            self.bookable[day * self.bands.len() + band] = false;
+            self.refresh(day);
+        }
     }
 
     fn refresh(&mut self, day: usize) {
@@ -236,11 +252,7 @@ impl Calendar {
         self.released[day] = true;
         self.released_at[day] = Some(now);
         self.refresh(day);
-        let room = self.day_room(day);
-        if room == 0 {
-            self.filled_at[day] = Some(now);
-        }
-        room
+        self.day_room(day)
     }
 
     /// The largest party that fits somewhere on a released day `>= lo`.
@@ -255,7 +267,7 @@ impl Calendar {
             return None;
         }
         let day = self.index.first_at_least(lo, size)?;
-        let band = (0..self.bands.len()).find(|&b| self.room(day, b) >= size)?;
+        let band = (0..self.bands.len()).find(|&b| self.bookable_room(day, b) >= size)?;
         Some((day, band))
     }
 

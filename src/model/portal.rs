@@ -3,7 +3,8 @@
 //! # Same-instant order
 //!
 //! Events at the same instant run in this order of kinds, then in the order they were
-//! scheduled: day start (close yesterday's slots) → release → the policy's daily instant
+//! scheduled: day start (close yesterday's slots) → a band's start (it stops being
+//! bookable; only with same-day booking) → release → the policy's daily instant
 //! (lottery draws) → booking outcomes (auto-cancellations, voluntary cancellations,
 //! detections, appointments) → passport ready → arrivals → giving up → bookings by the
 //! allocation policy.
@@ -29,19 +30,21 @@ enum Event {
     Arrival(u32),
     GiveUp(PartyId, u32),
     Wake(u8, u32),
+    BandStart(u8, u32, u16),
 }
 
 impl Event {
     fn rank(self) -> u8 {
         match self {
             Event::DayStart(_) => 0,
-            Event::Release(_) => 1,
-            Event::Tick(_) => 2,
-            Event::BookingEnd(..) => 3,
-            Event::Ready(_) => 4,
-            Event::Arrival(_) => 5,
-            Event::GiveUp(..) => 6,
-            Event::Wake(..) => 7,
+            Event::BandStart(..) => 1,
+            Event::Release(_) => 2,
+            Event::Tick(_) => 3,
+            Event::BookingEnd(..) => 4,
+            Event::Ready(_) => 5,
+            Event::Arrival(_) => 6,
+            Event::GiveUp(..) => 7,
+            Event::Wake(..) => 8,
         }
     }
 }
@@ -349,6 +352,10 @@ impl<'a> Portal<'a> {
                     p.outcome_at = now;
                 }
             }
+            Event::BandStart(s, day, band) => {
+                self.calendars[s as usize].close_band(day as usize, band as usize);
+                self.dirty[s as usize] = true;
+            }
             Event::Wake(s, generation) => {
                 let s = s as usize;
                 if self.wake_generation[s] == generation {
@@ -424,6 +431,14 @@ impl<'a> Portal<'a> {
             self.schedule(instant, Event::Release(day));
         }
         self.schedule(instant, Event::Tick(day));
+        if self.config.release.min_lead_days == 0 {
+            // Same-day booking: each band stops being bookable when it starts.
+            for (s, service) in self.config.services.iter().enumerate() {
+                for (b, band) in service.bands.iter().enumerate() {
+                    self.schedule(now + band.start, Event::BandStart(s as u8, day, b as u16));
+                }
+            }
+        }
         self.schedule(now + DAY, Event::DayStart(day + 1));
     }
 

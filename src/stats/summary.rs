@@ -180,6 +180,8 @@ pub fn summarize(run: &RunRecord) -> Summary {
     let sellout: Vec<f64> = sorted(
         run.calendar
             .iter()
+            .take(hi)
+            .skip(lo)
             .filter_map(|d| Some((d.filled_at? - d.released_at?) as f64 / 60.0))
             .collect(),
     );

@@ -1,0 +1,3 @@
+//! Integration tests of the booking-portal model.
+
+#[test] fn placeholder() {}
