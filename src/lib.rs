@@ -31,3 +31,49 @@ pub mod runner;
 
 pub mod output;
 pub mod cli;
+
+#[cfg(test)]
+mod layering {
+    //! The layers point one way: inner layers never do I/O or reach outward.
+
+    use std::path::Path;
+
+    fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+
+    #[test]
+    fn inner_layers_do_no_io_and_point_inward() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let rules: [(&str, &[&str]); 5] = [
+            ("engine", &["std::fs", "println!", "eprintln!", "polars", "rayon", "crate::model", "crate::scenario", "crate::stats", "crate::runner", "crate::output", "crate::cli"]),
+            ("model", &["std::fs", "println!", "eprintln!", "polars", "rayon", "crate::scenario", "crate::stats", "crate::runner", "crate::output", "crate::cli"]),
+            ("scenario", &["std::fs", "println!", "eprintln!", "polars", "rayon", "crate::stats", "crate::runner", "crate::output", "crate::cli"]),
+            ("stats", &["std::fs", "println!", "eprintln!", "polars", "rayon", "crate::runner", "crate::output", "crate::cli"]),
+            ("runner", &["std::fs", "println!", "eprintln!", "polars", "crate::output", "crate::cli"]),
+        ];
+        for (layer, forbidden) in rules {
+            let mut files = Vec::new();
+            sources(&root.join(layer), &mut files);
+            assert!(!files.is_empty(), "{layer} has sources");
+            for (path, text) in files {
+                // Doc examples and comments may mention outer layers; code may not.
+                let code: String = text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                for word in forbidden {
+                    assert!(!code.contains(word), "{path} mentions `{word}`, which the {layer} layer must not");
+                }
+            }
+        }
+    }
+}

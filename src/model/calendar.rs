@@ -327,29 +327,15 @@ impl Calendar {
 
     /// Closes `day`: counts what became of its slots and stops it being bookable.
     pub fn close(&mut self, day: usize) -> DayTally {
-        let mut tally = DayTally::default();
         if day >= self.days() {
-            return tally;
+            return DayTally::default();
         }
         self.released[day] = false;
         self.refresh(day);
         for b in 0..self.bands.len() {
             self.room[day * self.bands.len() + b] = 0;
         }
-        if !self.open[day] {
-            return tally;
-        }
-        tally.offered = self.per_day as u64;
-        for s in &self.slots[day * self.per_day..(day + 1) * self.per_day] {
-            match s {
-                Slot::Free { ever_booked: false } => tally.wasted_unbooked += 1,
-                Slot::Free { ever_booked: true } => tally.wasted_freed += 1,
-                Slot::Held(_) => tally.held += 1,
-                Slot::Attended => tally.used += 1,
-                Slot::NoShow => tally.wasted_noshow += 1,
-            }
-        }
-        tally
+        self.tally(day)
     }
 
     /// Counts a day's slots by state without closing it (for days past the end of the run).
