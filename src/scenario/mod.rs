@@ -466,23 +466,35 @@ pub fn value_text(v: &toml::Value) -> String {
 fn de_error(src: &str, e: toml::de::Error) -> ScenarioError {
     let line = e.span().map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1);
     let mut message = e.message().trim().to_string();
+    let mut field = None;
     if let Some(line) = line {
-        // Name the table the offending key sits in.
+        // The table the offending line sits in, and the key it sets, name the field.
         let header = src
             .lines()
             .take(line)
             .filter_map(|l| {
-                let l = l.trim();
-                l.starts_with('[').then(|| l.split('#').next().unwrap_or(l).trim().to_string())
+                let l = l.split('#').next().unwrap_or(l).trim();
+                l.starts_with('[').then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
             })
             .last();
-        if let Some(h) = header
-            && message.contains("unknown field")
-        {
-            message = format!("{message} (in {h})");
+        let key = src
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.split_once('='))
+            .map(|(k, _)| k.trim().trim_matches('"').to_string())
+            .filter(|k| !k.is_empty() && !k.starts_with('['));
+        if message.contains("unknown field") {
+            if let Some(h) = &header {
+                message = format!("{message} (in [{h}])");
+            }
+        } else if let Some(k) = key {
+            field = Some(match &header {
+                Some(h) => format!("{h}.{k}"),
+                None => k,
+            });
         }
     }
-    ScenarioError { variant: None, field: None, line, message }
+    ScenarioError { variant: None, field, line, message }
 }
 
 impl Scenario {
