@@ -110,12 +110,12 @@ fn a_sweep_row_is_reproduced_by_run() {
 #[test]
 fn a_killed_sweep_resumes_to_identical_tables() {
     let t = Temp::new("resume");
-    sweep(&t, "whole", &["--replications", "200", "--threads", "1"]);
+    sweep(&t, "whole", &["--replications", "130", "--threads", "1"]);
     let out = t.path("killed");
     let mut child = bin()
         .arg("sweep")
         .arg(t.path("scenario.toml"))
-        .args(["--replications", "200", "--threads", "1", "--out", out.to_str().unwrap()])
+        .args(["--replications", "130", "--threads", "1", "--out", out.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -144,12 +144,12 @@ fn a_killed_sweep_resumes_to_identical_tables() {
     let refused = bin()
         .arg("sweep")
         .arg(t.path("scenario.toml"))
-        .args(["--replications", "200", "--out", out.to_str().unwrap()])
+        .args(["--replications", "130", "--out", out.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
-    sweep(&t, "killed", &["--replications", "200", "--resume"]);
+    sweep(&t, "killed", &["--replications", "130", "--resume"]);
     for table in ["summary.csv", "daily.csv"] {
         assert_eq!(bytes(&t.path("whole").join(table)), bytes(&out.join(table)), "{table}");
     }
@@ -217,5 +217,37 @@ fn bad_sweep_arguments_are_refused_cleanly() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(!String::from_utf8_lossy(&o.stderr).trim().is_empty());
         assert!(!out.join("summary.csv").exists());
+    }
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_resume_finishes() {
+    let t = Temp::new("sigint");
+    sweep(&t, "whole", &["--replications", "130", "--threads", "1"]);
+    let out = t.path("interrupted");
+    let child = bin()
+        .arg("sweep")
+        .arg(t.path("scenario.toml"))
+        .args(["--replications", "130", "--threads", "1", "--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = out.join(".chunks/summary-000000.parquet");
+    let started = Instant::now();
+    while !first.exists() && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    if !out.join("summary.csv").exists() {
+        // It stopped before the end: exit 130 and a hint to resume.
+        assert_eq!(output.status.code(), Some(130));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("--resume"));
+        sweep(&t, "interrupted", &["--replications", "130", "--resume"]);
+    }
+    for table in ["summary.csv", "daily.csv"] {
+        assert_eq!(bytes(&t.path("whole").join(table)), bytes(&out.join(table)), "{table}");
     }
 }
