@@ -25,12 +25,12 @@
 
 pub mod engine;
 pub mod model;
+pub mod runner;
 pub mod scenario;
 pub mod stats;
-pub mod runner;
 
-pub mod output;
 pub mod cli;
+pub mod output;
 
 #[cfg(test)]
 mod layering {
@@ -53,10 +53,64 @@ mod layering {
     fn inner_layers_do_no_io_and_point_inward() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let rules: [(&str, &[&str]); 5] = [
-            ("engine", &["std::fs", "println!", "eprintln!", "polars", "rayon", "crate::model", "crate::scenario", "crate::stats", "crate::runner", "crate::output", "crate::cli"]),
-            ("model", &["std::fs", "println!", "eprintln!", "polars", "rayon", "crate::scenario", "crate::stats", "crate::runner", "crate::output", "crate::cli"]),
-            ("scenario", &["std::fs", "println!", "eprintln!", "polars", "rayon", "crate::stats", "crate::runner", "crate::output", "crate::cli"]),
-            ("stats", &["std::fs", "println!", "eprintln!", "polars", "rayon", "crate::runner", "crate::output", "crate::cli"]),
+            (
+                "engine",
+                &[
+                    "std::fs",
+                    "println!",
+                    "eprintln!",
+                    "polars",
+                    "rayon",
+                    "crate::model",
+                    "crate::scenario",
+                    "crate::stats",
+                    "crate::runner",
+                    "crate::output",
+                    "crate::cli",
+                ],
+            ),
+            (
+                "model",
+                &[
+                    "std::fs",
+                    "println!",
+                    "eprintln!",
+                    "polars",
+                    "rayon",
+                    "crate::scenario",
+                    "crate::stats",
+                    "crate::runner",
+                    "crate::output",
+                    "crate::cli",
+                ],
+            ),
+            (
+                "scenario",
+                &[
+                    "std::fs",
+                    "println!",
+                    "eprintln!",
+                    "polars",
+                    "rayon",
+                    "crate::stats",
+                    "crate::runner",
+                    "crate::output",
+                    "crate::cli",
+                ],
+            ),
+            (
+                "stats",
+                &[
+                    "std::fs",
+                    "println!",
+                    "eprintln!",
+                    "polars",
+                    "rayon",
+                    "crate::runner",
+                    "crate::output",
+                    "crate::cli",
+                ],
+            ),
             ("runner", &["std::fs", "println!", "eprintln!", "polars", "crate::output", "crate::cli"]),
         ];
         for (layer, forbidden) in rules {
@@ -65,11 +119,8 @@ mod layering {
             assert!(!files.is_empty(), "{layer} has sources");
             for (path, text) in files {
                 // Doc examples and comments may mention outer layers; code may not.
-                let code: String = text
-                    .lines()
-                    .filter(|l| !l.trim_start().starts_with("//"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let code: String =
+                    text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
                 for word in forbidden {
                     assert!(!code.contains(word), "{path} mentions `{word}`, which the {layer} layer must not");
                 }

@@ -16,6 +16,8 @@ use crate::runner::{self, Finish, Plan, Replication};
 use crate::scenario::Scenario;
 use crate::stats::{self, Metric};
 
+mod compare;
+
 /// Simulates an appointment-booking portal (a consulate's passport desk) and compares
 /// slot-allocation policies over seeded replications.
 #[derive(Debug, Parser)]
@@ -87,6 +89,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Compare the variants of a finished sweep with a baseline: means, 95% intervals and
+    /// paired differences on screen, in DIR/compare.csv, and charts in DIR/plots/.
+    Compare(compare::CompareArgs),
+    /// Everything `compare` writes, and DIR/report.html: one self-contained page.
+    Report(compare::CompareArgs),
 }
 
 /// Reads and validates a scenario file.
@@ -115,6 +122,8 @@ pub fn main() -> Result<ExitCode> {
             writeln!(std::io::stdout(), "merged {} shard(s) into {}", shards.len(), out.display())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compare(args) => compare::compare(&args),
+        Command::Report(args) => compare::report(&args),
     }
 }
 
@@ -140,7 +149,8 @@ fn check(path: &Path) -> Result<ExitCode> {
 fn run(path: &Path, seed: Option<u64>, variant: &str, out: &Path, trace: bool) -> Result<ExitCode> {
     let (scenario, _) = load(path)?;
     let seed = seed.unwrap_or(scenario.seed);
-    let plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let cell = &plan.cells[0];
     let started = std::time::Instant::now();
     let record = cell.simulate(seed);
@@ -181,14 +191,65 @@ fn print_summary(
     let m: std::collections::BTreeMap<&str, Metric> = s.metrics().into_iter().collect();
     let g = |k: &str| fmt_metric(m[k]);
     writeln!(out, "{scenario} · variant {variant} · seed {seed}")?;
-    writeln!(out, "  parties   arrived {}  booked {}  served {}  completed {}  abandoned {}  still waiting {}", g("arrived"), g("booked"), g("served"), g("completed"), g("abandoned"), g("waiting_at_end"))?;
-    writeln!(out, "  lead time (days, arrival → serving appointment)  mean {}  p50 {}  p90 {}  p99 {}", g("lead_days_mean"), g("lead_days_p50"), g("lead_days_p90"), g("lead_days_p99"))?;
-    writeln!(out, "  time to first booking (days)  mean {}  p90 {};  journey (days)  mean {}  p90 {}", g("book_days_mean"), g("book_days_p90"), g("journey_days_mean"), g("journey_days_p90"))?;
+    writeln!(
+        out,
+        "  parties   arrived {}  booked {}  served {}  completed {}  abandoned {}  still waiting {}",
+        g("arrived"),
+        g("booked"),
+        g("served"),
+        g("completed"),
+        g("abandoned"),
+        g("waiting_at_end")
+    )?;
+    writeln!(
+        out,
+        "  lead time (days, arrival → serving appointment)  mean {}  p50 {}  p90 {}  p99 {}",
+        g("lead_days_mean"),
+        g("lead_days_p50"),
+        g("lead_days_p90"),
+        g("lead_days_p99")
+    )?;
+    writeln!(
+        out,
+        "  time to first booking (days)  mean {}  p90 {};  journey (days)  mean {}  p90 {}",
+        g("book_days_mean"),
+        g("book_days_p90"),
+        g("journey_days_mean"),
+        g("journey_days_p90")
+    )?;
     writeln!(out, "  served after need-by date  {}", g("deadline_miss_rate"))?;
-    writeln!(out, "  slots     offered {}  used {}  utilization {}  wasted: unbooked {}  no-show {}  freed {}", g("slots_offered"), g("slots_used"), g("utilization"), g("slots_wasted_unbooked"), g("slots_wasted_noshow"), g("slots_wasted_freed"))?;
-    writeln!(out, "  bookings  auto-cancelled {}  cancelled {}  slots reallocated {}", g("auto_cancelled"), g("voluntary_cancelled"), g("reallocated"))?;
-    writeln!(out, "  fairness  bot share of bookings {}  bot advantage {}  Jain index {}  queue inversions {}", g("bot_share_of_bookings"), g("bot_advantage"), g("jain_book_days"), g("queue_inversions"))?;
-    writeln!(out, "  legacy    served {}  drained on day {}  inversions {}", g("legacy_served"), g("legacy_drained_day"), g("legacy_inversions"))?;
+    writeln!(
+        out,
+        "  slots     offered {}  used {}  utilization {}  wasted: unbooked {}  no-show {}  freed {}",
+        g("slots_offered"),
+        g("slots_used"),
+        g("utilization"),
+        g("slots_wasted_unbooked"),
+        g("slots_wasted_noshow"),
+        g("slots_wasted_freed")
+    )?;
+    writeln!(
+        out,
+        "  bookings  auto-cancelled {}  cancelled {}  slots reallocated {}",
+        g("auto_cancelled"),
+        g("voluntary_cancelled"),
+        g("reallocated")
+    )?;
+    writeln!(
+        out,
+        "  fairness  bot share of bookings {}  bot advantage {}  Jain index {}  queue inversions {}",
+        g("bot_share_of_bookings"),
+        g("bot_advantage"),
+        g("jain_book_days"),
+        g("queue_inversions")
+    )?;
+    writeln!(
+        out,
+        "  legacy    served {}  drained on day {}  inversions {}",
+        g("legacy_served"),
+        g("legacy_drained_day"),
+        g("legacy_inversions")
+    )?;
     writeln!(out, "  sell-out (median minutes from release)  {}", g("sellout_minutes_p50"))?;
     writeln!(out, "  {} events in {:.3} s", g("events"), elapsed.as_secs_f64())
 }
@@ -219,24 +280,27 @@ fn sweep(
     let shard = shard.map(parse_shard).transpose()?;
     let replications = match replications {
         Some(n) => n,
-        None => scenario.sweep_replications()?.map(u64::from).context("--replications N is needed (the scenario's [sweep] sets no replications)")?,
+        None => scenario
+            .sweep_replications()?
+            .map(u64::from)
+            .context("--replications N is needed (the scenario's [sweep] sets no replications)")?,
     };
     if replications == 0 {
         bail!("--replications 0: at least 1 replication is needed");
     }
     let out = out.unwrap_or_else(|| {
-        PathBuf::from("results").join(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into()))
+        PathBuf::from("results")
+            .join(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into()))
     });
     let chosen = (!variants.is_empty()).then_some(variants);
-    let plan = Plan::new(&scenario, chosen, seed_start, replications).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let plan = Plan::new(&scenario, chosen, seed_start, replications)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let base = scenario.variant("base")?;
     let manifest = Manifest::new(&plan, &path.display().to_string(), &text, &base, format, shard);
     let mut dir = SweepDir::open(&out, &plan, manifest, resume)?;
     let done = dir.done()?;
-    let todo: Vec<usize> = (0..plan.chunks())
-        .filter(|c| shard.is_none_or(|[i, n]| c % n == i))
-        .filter(|c| !done.contains(c))
-        .collect();
+    let todo: Vec<usize> =
+        (0..plan.chunks()).filter(|c| shard.is_none_or(|[i, n]| c % n == i)).filter(|c| !done.contains(c)).collect();
     let total: usize = todo.iter().map(|&c| plan.chunk_jobs(c).len()).sum();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -272,14 +336,28 @@ fn sweep(
     }
     let secs = started.elapsed().as_secs_f64();
     if finish == Finish::Interrupted {
-        eprintln!("interrupted: finished chunks are saved in {}; run the same command with --resume to finish", out.display());
+        eprintln!(
+            "interrupted: finished chunks are saved in {}; run the same command with --resume to finish",
+            out.display()
+        );
         return Ok(ExitCode::from(130));
     }
     eprintln!("{total} replications in {secs:.2} s ({:.1}/s)", total as f64 / secs.max(1e-9));
     if dir.finish()? {
-        writeln!(std::io::stdout(), "{} replications of {} cell(s) written to {}/summary.{ext} and daily.{ext}", plan.jobs(), plan.cells.len(), out.display(), ext = format.extension())?;
+        writeln!(
+            std::io::stdout(),
+            "{} replications of {} cell(s) written to {}/summary.{ext} and daily.{ext}",
+            plan.jobs(),
+            plan.cells.len(),
+            out.display(),
+            ext = format.extension()
+        )?;
     } else {
-        writeln!(std::io::stdout(), "shard done: its chunks are in {}; combine the shards with `slotsim merge`", out.display())?;
+        writeln!(
+            std::io::stdout(),
+            "shard done: its chunks are in {}; combine the shards with `slotsim merge`",
+            out.display()
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,11 +5,16 @@
 //! documented order; `sequence` is the insertion counter, so that same-instant events of
 //! the same kind run in the order they were scheduled. Nothing depends on memory
 //! addresses, hash order or thread count.
+//!
+//! The queue is a calendar queue: events fall into buckets one bucket-width wide (a day
+//! by default). Only the current bucket is a binary heap; later buckets are unsorted
+//! vectors, heapified when the clock reaches them. A simulation that schedules many
+//! events weeks ahead (appointments, deadlines) thus pops from a small heap.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
-use super::time::Time;
+use super::time::{DAY, Time};
 
 /// Scheduling an event before the current instant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,15 +26,20 @@ pub struct ScheduleError {
     pub now: Time,
 }
 
+/// Buckets kept ahead of the current one; events further out wait in `far`.
+const MAX_BUCKETS: usize = 4096;
+
 #[derive(Debug)]
 struct Entry<E> {
-    key: (Time, u8, u64),
+    time: Time,
+    /// Rank in the top byte, insertion sequence below.
+    order: u64,
     event: E,
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
+        (self.time, self.order) == (other.time, other.order)
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -40,7 +50,7 @@ impl<E> PartialOrd for Entry<E> {
 }
 impl<E> Ord for Entry<E> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&other.key)
+        (self.time, self.order).cmp(&(other.time, other.order))
     }
 }
 
@@ -62,16 +72,40 @@ impl<E> Ord for Entry<E> {
 /// ```
 #[derive(Debug)]
 pub struct EventQueue<E> {
+    width: Time,
+    /// Index of the bucket the heap holds.
+    bucket: i64,
     heap: BinaryHeap<Reverse<Entry<E>>>,
+    /// Buckets `bucket + 1`, `bucket + 2`, ...
+    ahead: VecDeque<Vec<Entry<E>>>,
+    /// Events beyond the buckets kept ahead.
+    far: BinaryHeap<Reverse<Entry<E>>>,
     now: Time,
     sequence: u64,
     processed: u64,
+    len: usize,
 }
 
 impl<E> EventQueue<E> {
-    /// An empty queue whose clock starts at `start`.
+    /// An empty queue whose clock starts at `start`, with day-wide buckets.
     pub fn new(start: Time) -> Self {
-        Self { heap: BinaryHeap::new(), now: start, sequence: 0, processed: 0 }
+        Self::with_bucket_width(start, DAY)
+    }
+
+    /// An empty queue with buckets `width` seconds wide (`width > 0`).
+    pub fn with_bucket_width(start: Time, width: Time) -> Self {
+        let width = width.max(1);
+        Self {
+            width,
+            bucket: start.div_euclid(width),
+            heap: BinaryHeap::new(),
+            ahead: VecDeque::new(),
+            far: BinaryHeap::new(),
+            now: start,
+            sequence: 0,
+            processed: 0,
+            len: 0,
+        }
     }
 
     /// The current instant: the time of the last event popped (or the start).
@@ -86,12 +120,12 @@ impl<E> EventQueue<E> {
 
     /// Events waiting.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     /// Whether no event is waiting.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 
     /// Schedules `event` at `at` with same-instant rank `rank` (lower runs first).
@@ -104,21 +138,60 @@ impl<E> EventQueue<E> {
             return Err(ScheduleError { at, now: self.now });
         }
         self.sequence += 1;
-        self.heap.push(Reverse(Entry { key: (at, rank, self.sequence), event }));
+        let entry = Entry { time: at, order: u64::from(rank) << 56 | self.sequence, event };
+        self.len += 1;
+        let offset = at.div_euclid(self.width) - self.bucket;
+        if offset <= 0 {
+            self.heap.push(Reverse(entry));
+        } else if offset as usize <= MAX_BUCKETS {
+            let i = offset as usize - 1;
+            if self.ahead.len() <= i {
+                self.ahead.resize_with(i + 1, Vec::new);
+            }
+            self.ahead[i].push(entry);
+        } else {
+            self.far.push(Reverse(entry));
+        }
         Ok(())
     }
 
-    /// The time of the next event, if any.
-    pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|Reverse(e)| e.key.0)
+    /// Moves the clock's bucket forward to the next one holding events.
+    fn advance(&mut self) {
+        while self.heap.is_empty() && self.len > 0 {
+            self.bucket += 1;
+            let mut next = self.ahead.pop_front().unwrap_or_default();
+            while self.far.peek().is_some_and(|Reverse(e)| e.time.div_euclid(self.width) <= self.bucket) {
+                let Reverse(e) = self.far.pop().expect("peeked");
+                next.push(e);
+            }
+            if next.is_empty() {
+                // Skip a run of empty buckets in one step.
+                if self.ahead.iter().all(Vec::is_empty) {
+                    self.ahead.clear();
+                    if let Some(Reverse(e)) = self.far.peek() {
+                        self.bucket = e.time.div_euclid(self.width) - 1;
+                    }
+                }
+                continue;
+            }
+            // Reuse the heap's allocation for the new bucket.
+            let mut buffer = std::mem::take(&mut self.heap).into_vec();
+            buffer.extend(next.drain(..).map(Reverse));
+            self.heap = BinaryHeap::from(buffer);
+            self.ahead.push_back(next);
+        }
     }
 
     /// Removes the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
+        if self.heap.is_empty() {
+            self.advance();
+        }
         let Reverse(entry) = self.heap.pop()?;
-        self.now = entry.key.0;
+        self.len -= 1;
+        self.now = entry.time;
         self.processed += 1;
-        Some((entry.key.0, entry.event))
+        Some((entry.time, entry.event))
     }
 }
 
@@ -140,6 +213,47 @@ mod tests {
         let mut expected: Vec<u32> = (0..100).collect();
         expected.sort_by_key(|i| (i % 3, *i));
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn buckets_keep_global_order() {
+        // Seeded pseudo-random times over many buckets and beyond the buckets kept ahead,
+        // some scheduled while popping: the pop order must be the sort of all keys.
+        let mut state = 12345u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut q = EventQueue::with_bucket_width(0, 100);
+        // keys[i] = (time, rank, insertion number) of the event with payload i.
+        let mut keys: Vec<(i64, u8, usize)> = Vec::new();
+        let mut schedule = |q: &mut EventQueue<usize>, keys: &mut Vec<(i64, u8, usize)>, t: i64, rank: u8| {
+            let id = keys.len();
+            keys.push((t, rank, id));
+            q.schedule(t, rank, id).unwrap();
+        };
+        for _ in 0..5000 {
+            let (t, rank) = ((next() % 1_000_000) as i64, (next() % 4) as u8);
+            schedule(&mut q, &mut keys, t, rank);
+        }
+        let mut popped = Vec::new();
+        while let Some((t, id)) = q.pop() {
+            assert_eq!(t, keys[id].0);
+            popped.push(id);
+            if id % 10 == 0 && keys.len() < 6000 {
+                let later = t + 1 + (next() % 3000) as i64;
+                schedule(&mut q, &mut keys, later, 0);
+            }
+        }
+        let mut want: Vec<usize> = (0..keys.len()).collect();
+        want.sort_by_key(|&i| keys[i]);
+        if let Some(i) = (0..want.len()).find(|&i| popped.get(i) != Some(&want[i])) {
+            panic!("pop {i}: got {:?} {:?}, want {:?} {:?}", popped[i], keys[popped[i]], want[i], keys[want[i]]);
+        }
+        assert_eq!(popped.len(), want.len());
+        assert!(q.is_empty());
     }
 
     #[test]

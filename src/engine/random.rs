@@ -125,8 +125,10 @@ mod tests {
     #[test]
     fn streams_are_reproducible_and_distinct() {
         let s = Streams::new(42);
-        let a: Vec<f64> = (0..5).map(|_| 0.0).scan(s.stream(Purpose::PartyBehaviour, 7), |r, _| Some(r.uniform())).collect();
-        let b: Vec<f64> = (0..5).map(|_| 0.0).scan(s.stream(Purpose::PartyBehaviour, 7), |r, _| Some(r.uniform())).collect();
+        let a: Vec<f64> =
+            (0..5).map(|_| 0.0).scan(s.stream(Purpose::PartyBehaviour, 7), |r, _| Some(r.uniform())).collect();
+        let b: Vec<f64> =
+            (0..5).map(|_| 0.0).scan(s.stream(Purpose::PartyBehaviour, 7), |r, _| Some(r.uniform())).collect();
         assert_eq!(a, b);
         let mut other = s.stream(Purpose::PartyBehaviour, 8);
         assert_ne!(a[0], other.uniform());

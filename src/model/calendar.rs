@@ -276,7 +276,9 @@ impl Calendar {
         if !self.is_open(day) {
             return None;
         }
-        (0..self.bands.len()).find(|&b| self.room(day, b) >= size)
+        // A band that has started cannot be given out either (the legacy queue is served on
+        // the day a batch release first shows that day). Found by tests/model.
+        (0..self.bands.len()).find(|&b| self.bookable_room(day, b) >= size)
     }
 
     /// Takes the `size` lowest-index free slots of `band` on `day` for `booking`.

@@ -9,7 +9,8 @@
 //! detections, appointments) → passport ready → arrivals → giving up → bookings by the
 //! allocation policy.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use crate::engine::time::{day_of, day_start, seconds};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
@@ -29,7 +30,7 @@ enum Event {
     Ready(PartyId),
     Arrival(u32),
     GiveUp(PartyId, u32),
-    Wake(u8, u32),
+    Wake(u8),
     BandStart(u8, u32, u16),
 }
 
@@ -137,7 +138,11 @@ struct Portal<'a> {
     policies: Vec<Box<dyn Policy>>,
     policy_rng: Vec<Stream>,
     release_rng: Stream,
-    wake_generation: Vec<u32>,
+    /// Per service: the instant the policy wants to book next, if any.
+    wake_at: Vec<Option<Time>>,
+    /// Per service: instants of the wake-up events in the queue (a stale one that fires
+    /// early re-queues the wanted instant), so that at most the needed events are queued.
+    wakes_queued: Vec<BinaryHeap<Reverse<Time>>>,
     dirty: Vec<bool>,
     parties: Vec<Party>,
     bookings: Vec<Booking>,
@@ -167,6 +172,9 @@ impl<'a> Portal<'a> {
         let n = config.services.len();
         let mut arrival_rng = streams.stream(Purpose::Arrivals, 0);
         let arrivals = arrival_times(&config.demand, &mut arrival_rng);
+        // Pre-size the tables: growing them by doubling copies megabytes per replication.
+        let expected_parties = arrivals.len()
+            + (config.demand.initial_backlog + config.legacy.requests + config.preexisting.bookings) as usize;
         Self {
             config,
             streams,
@@ -175,10 +183,11 @@ impl<'a> Portal<'a> {
             policies: (0..n).map(|_| policy::build(config.allocation.policy, &config.behaviour)).collect(),
             policy_rng: (0..n).map(|s| streams.stream(Purpose::Policy, s as u64)).collect(),
             release_rng: streams.stream(Purpose::Release, 0),
-            wake_generation: vec![0; n],
+            wake_at: vec![None; n],
+            wakes_queued: vec![BinaryHeap::new(); n],
             dirty: vec![false; n],
-            parties: Vec::new(),
-            bookings: Vec::new(),
+            parties: Vec::with_capacity(expected_parties),
+            bookings: Vec::with_capacity(expected_parties * 2),
             arrivals,
             portal_count: 0,
             legacy_queue: Default::default(),
@@ -297,6 +306,16 @@ impl<'a> Portal<'a> {
         self.set_up_preexisting();
         self.schedule(0, Event::Release(0));
         self.schedule(0, Event::Tick(0));
+        if self.config.release.min_lead_days == 0 {
+            // Same-day booking: day 0's bands stop being bookable when they start, like
+            // every later day's (planned in `day_start`, which day 0 never goes through).
+            // Found by tests/model: day 0's started bands were still being booked.
+            for (s, service) in self.config.services.iter().enumerate() {
+                for (b, band) in service.bands.iter().enumerate() {
+                    self.schedule(band.start, Event::BandStart(s as u8, 0, b as u16));
+                }
+            }
+        }
         self.schedule(DAY, Event::DayStart(1));
         for _ in 0..self.config.demand.initial_backlog {
             let k = self.portal_count;
@@ -356,14 +375,20 @@ impl<'a> Portal<'a> {
                 self.calendars[s as usize].close_band(day as usize, band as usize);
                 self.dirty[s as usize] = true;
             }
-            Event::Wake(s, generation) => {
+            Event::Wake(s) => {
                 let s = s as usize;
-                if self.wake_generation[s] == generation {
-                    let max_fit = self.calendars[s].max_fit(self.min_bookable_day(now));
-                    if let Some(id) = self.policies[s].pick(now, max_fit, &mut self.policy_rng[s]) {
-                        self.book(id, s, now);
+                self.wakes_queued[s].pop();
+                match self.wake_at[s] {
+                    Some(t) if t == now => {
+                        self.wake_at[s] = None;
+                        let max_fit = self.calendars[s].max_fit(self.min_bookable_day(now));
+                        if let Some(id) = self.policies[s].pick(now, max_fit, &mut self.policy_rng[s]) {
+                            self.book(id, s, now);
+                        }
+                        self.dirty[s] = true;
                     }
-                    self.dirty[s] = true;
+                    Some(t) if t > now => self.queue_wake(s, t),
+                    _ => {}
                 }
             }
         }
@@ -381,17 +406,25 @@ impl<'a> Portal<'a> {
                 match self.policies[s].next(now, max_fit, &mut self.policy_rng[s]) {
                     Next::Now(id) => self.book(id, s, now),
                     Next::Idle => {
-                        self.wake_generation[s] += 1;
+                        self.wake_at[s] = None;
                         break;
                     }
                     Next::At(t) => {
-                        self.wake_generation[s] += 1;
-                        let generation = self.wake_generation[s];
-                        self.schedule(t, Event::Wake(s as u8, generation));
+                        self.wake_at[s] = Some(t);
+                        self.queue_wake(s, t);
                         break;
                     }
                 }
             }
+        }
+    }
+
+    /// Makes sure a wake-up event for service `s` fires at or before `t`: if one is
+    /// already queued no later than `t`, it will re-queue `t` when it fires.
+    fn queue_wake(&mut self, s: usize, t: Time) {
+        if self.wakes_queued[s].peek().is_none_or(|Reverse(q)| *q > t) {
+            self.wakes_queued[s].push(Reverse(t));
+            self.schedule(t, Event::Wake(s as u8));
         }
     }
 
@@ -544,9 +577,9 @@ impl<'a> Portal<'a> {
             let smaller = 0..w.size as usize;
             if self.parties[id as usize].counted {
                 let overtook = smaller.clone().any(|s| self.looking_by_since[s].first().is_some_and(|k| k.0 < w.since));
-                let overtook_need = smaller.into_iter().any(|s| {
-                    self.looking_by_need[s].first().is_some_and(|k| (k.0, k.1) < (w.need_by, w.since))
-                });
+                let overtook_need = smaller
+                    .into_iter()
+                    .any(|s| self.looking_by_need[s].first().is_some_and(|k| (k.0, k.1) < (w.need_by, w.since)));
                 self.queue_inversions += u64::from(overtook);
                 self.need_by_inversions += u64::from(overtook_need);
             }
@@ -569,7 +602,12 @@ impl<'a> Portal<'a> {
         let b = self.bookings.len() as BookingId;
         let size = self.parties[id as usize].attributes.size;
         let (placement, reused) = self.calendars[service].take(day, band, size, b, now);
-        let preexisting = self.parties[id as usize].kind == PartyKind::Preexisting && self.parties[id as usize].bookings == 0;
+        // Only the old-portal appointment itself is pre-existing. A pre-existing party that
+        // found no room at set-up looks on the portal (stage `Looking`), and what it books
+        // there is a portal booking, not a pre-existing one (found by tests/model).
+        let preexisting = self.parties[id as usize].kind == PartyKind::Preexisting
+            && self.parties[id as usize].bookings == 0
+            && !matches!(self.parties[id as usize].stage, Stage::Looking(_));
         if service == 0 {
             self.today.booked += 1;
             if self.counted_day(day) {

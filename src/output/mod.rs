@@ -1,7 +1,11 @@
 //! Output: result tables (polars, CSV or Parquet) written atomically, and sweep
 //! directories. With the command line, the only layer that touches the filesystem.
 
+pub mod comparison;
 pub mod files;
+pub mod plots;
+pub mod report;
+pub mod results;
 pub mod sweep_dir;
 pub mod tables;
 

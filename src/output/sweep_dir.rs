@@ -65,7 +65,14 @@ pub struct Manifest {
 
 impl Manifest {
     /// The manifest of `plan`.
-    pub fn new(plan: &Plan, scenario_file: &str, scenario_toml: &str, resolved: &crate::scenario::Scenario, format: Format, shard: Option<[usize; 2]>) -> Self {
+    pub fn new(
+        plan: &Plan,
+        scenario_file: &str,
+        scenario_toml: &str,
+        resolved: &crate::scenario::Scenario,
+        format: Format,
+        shard: Option<[usize; 2]>,
+    ) -> Self {
         Self {
             tool: "slotsim".into(),
             version: VERSION.into(),
@@ -107,7 +114,8 @@ impl Manifest {
     /// Missing or unreadable manifest.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join("manifest.json");
-        let text = fs::read_to_string(&path).with_context(|| format!("{} is not a sweep directory: cannot read {}", dir.display(), path.display()))?;
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("{} is not a sweep directory: cannot read {}", dir.display(), path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("{} is not a slotsim manifest", path.display()))
     }
 
@@ -236,7 +244,11 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
     let mut manifest = Manifest::read(first)?;
     for s in &shards[1..] {
         if !Manifest::read(s)?.same_sweep(&manifest) {
-            bail!("{} and {} hold different sweeps; only shards of one sweep can be merged", first.display(), s.display());
+            bail!(
+                "{} and {} hold different sweeps; only shards of one sweep can be merged",
+                first.display(),
+                s.display()
+            );
         }
     }
     let chunks = (manifest.replications as usize * manifest.cells.len()).div_ceil(manifest.chunk_size);
@@ -244,7 +256,9 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
     for c in 0..chunks {
         let source = shards.iter().find(|s| chunk_path(s, "summary", c).exists());
         let Some(source) = source else {
-            bail!("chunk {c} of {chunks} is in none of the shards: run the missing shard (or --resume it) before merging");
+            bail!(
+                "chunk {c} of {chunks} is in none of the shards: run the missing shard (or --resume it) before merging"
+            );
         };
         if source.as_path() == out {
             continue;

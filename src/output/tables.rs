@@ -13,7 +13,10 @@ fn grid_column(name: &str, values: Vec<&toml::Value>) -> Column {
     if values.iter().all(|v| v.is_integer()) {
         Column::new(name.into(), values.iter().map(|v| v.as_integer()).collect::<Vec<_>>())
     } else if values.iter().all(|v| v.is_integer() || v.is_float()) {
-        Column::new(name.into(), values.iter().map(|v| v.as_float().or(v.as_integer().map(|i| i as f64))).collect::<Vec<_>>())
+        Column::new(
+            name.into(),
+            values.iter().map(|v| v.as_float().or(v.as_integer().map(|i| i as f64))).collect::<Vec<_>>(),
+        )
     } else if values.iter().all(|v| v.is_bool()) {
         Column::new(name.into(), values.iter().map(|v| v.as_bool()).collect::<Vec<_>>())
     } else {
@@ -44,7 +47,10 @@ pub fn summary_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFram
     let cells: Vec<usize> = rows.iter().map(|r| r.cell).collect();
     let seeds: Vec<u64> = rows.iter().map(|r| r.seed).collect();
     let mut cols = key_columns(plan, &cells, &seeds);
-    cols.push(Column::new("scenario_hash".into(), cells.iter().map(|&c| plan.cells[c].hash.as_str()).collect::<Vec<_>>()));
+    cols.push(Column::new(
+        "scenario_hash".into(),
+        cells.iter().map(|&c| plan.cells[c].hash.as_str()).collect::<Vec<_>>(),
+    ));
     cols.push(Column::new("version".into(), vec![VERSION; rows.len()]));
     let metrics: Vec<Vec<(&'static str, Metric)>> = rows.iter().map(|r| r.summary.metrics()).collect();
     let names: Vec<&'static str> = crate::stats::Summary::metric_names();
@@ -79,8 +85,14 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
     let mut seeds = Vec::with_capacity(n);
     let mut date = Vec::with_capacity(n);
     let mut day = Vec::with_capacity(n);
-    let (mut released, mut booked, mut freed, mut wasted, mut waiting, mut first_free) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut released, mut booked, mut freed, mut wasted, mut waiting, mut first_free) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for r in rows {
         let start = plan.cells[r.cell].scenario.start_day();
         for d in &r.daily {
@@ -118,7 +130,8 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
 /// A polars error building the frame.
 pub fn parties_frame(run: &RunRecord) -> PolarsResult<DataFrame> {
     let p = &run.parties;
-    let days = |f: &dyn Fn(&crate::model::Party) -> Option<i64>| p.iter().map(|x| f(x).map(to_days)).collect::<Vec<_>>();
+    let days =
+        |f: &dyn Fn(&crate::model::Party) -> Option<i64>| p.iter().map(|x| f(x).map(to_days)).collect::<Vec<_>>();
     let cols = vec![
         Column::new("id".into(), (0..p.len() as u32).collect::<Vec<_>>()),
         Column::new("kind".into(), p.iter().map(|x| x.kind.name()).collect::<Vec<_>>()),
@@ -151,15 +164,37 @@ pub fn parties_frame(run: &RunRecord) -> PolarsResult<DataFrame> {
 /// A polars error building the frame.
 pub fn bookings_frame(run: &RunRecord, start_day: i64) -> PolarsResult<DataFrame> {
     let b = &run.bookings;
-    let days = |f: &dyn Fn(&crate::model::Booking) -> Option<i64>| b.iter().map(|x| f(x).map(to_days)).collect::<Vec<_>>();
+    let days =
+        |f: &dyn Fn(&crate::model::Booking) -> Option<i64>| b.iter().map(|x| f(x).map(to_days)).collect::<Vec<_>>();
     let cols = vec![
         Column::new("booking".into(), (0..b.len() as u32).collect::<Vec<_>>()),
         Column::new("party".into(), b.iter().map(|x| x.party).collect::<Vec<_>>()),
         Column::new("service".into(), b.iter().map(|x| u32::from(x.service)).collect::<Vec<_>>()),
-        Column::new("date".into(), b.iter().map(|x| civil_from_days(start_day + i64::from(x.placement.day))).collect::<Vec<_>>()),
+        Column::new(
+            "date".into(),
+            b.iter().map(|x| civil_from_days(start_day + i64::from(x.placement.day))).collect::<Vec<_>>(),
+        ),
         Column::new("band".into(), b.iter().map(|x| u32::from(x.placement.band)).collect::<Vec<_>>()),
-        Column::new("slots".into(), b.iter().map(|x| x.placement.slots().iter().map(u32::to_string).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>()),
-        Column::new("source".into(), b.iter().map(|x| if x.legacy { "legacy" } else if x.preexisting { "preexisting" } else { "portal" }).collect::<Vec<_>>()),
+        Column::new(
+            "slots".into(),
+            b.iter()
+                .map(|x| x.placement.slots().iter().map(u32::to_string).collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "source".into(),
+            b.iter()
+                .map(|x| {
+                    if x.legacy {
+                        "legacy"
+                    } else if x.preexisting {
+                        "preexisting"
+                    } else {
+                        "portal"
+                    }
+                })
+                .collect::<Vec<_>>(),
+        ),
         Column::new("made_day".into(), days(&|x| Some(x.made_at))),
         Column::new("appointment_day".into(), days(&|x| Some(x.appointment))),
         Column::new("email_day".into(), days(&|x| x.email_at)),

@@ -42,7 +42,13 @@ impl Cell {
     pub fn new(scenario: &Scenario, variant: &str, point: &GridPoint) -> Result<Self, ScenarioError> {
         let resolved = scenario.variant(variant)?.at_grid_point(point)?;
         let config = resolved.model_config()?;
-        Ok(Self { variant: variant.to_string(), point: point.clone(), hash: resolved.hash(), scenario: resolved, config })
+        Ok(Self {
+            variant: variant.to_string(),
+            point: point.clone(),
+            hash: resolved.hash(),
+            scenario: resolved,
+            config,
+        })
     }
 
     /// Runs one replication.

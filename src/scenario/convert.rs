@@ -53,7 +53,11 @@ impl Scenario {
             .iter()
             .map(|s| Service {
                 name: s.name.clone(),
-                bands: s.bands.iter().map(|b| Band { start: parse_clock(&b.start).unwrap_or(0), slots: b.slots }).collect(),
+                bands: s
+                    .bands
+                    .iter()
+                    .map(|b| Band { start: parse_clock(&b.start).unwrap_or(0), slots: b.slots })
+                    .collect(),
             })
             .collect();
         let pickup = services.iter().skip(1).position(|s| s.name == "pickup").map(|i| i + 1);
@@ -95,7 +99,7 @@ impl Scenario {
                 initial_backlog: self.demand.initial_backlog,
                 size_weights,
                 need_by_days: (self.demand.need_by_days.min, self.demand.need_by_days.max),
-                patience: (self.demand.patience_days > 0.0).then(|| self.demand.patience_days * DAY as f64),
+                patience: (self.demand.patience_days > 0.0).then_some(self.demand.patience_days * DAY as f64),
                 warmup_days: self.warmup_days,
             },
             behaviour: BehaviourConfig {
@@ -129,7 +133,10 @@ impl Scenario {
                 quota_per_day: self.legacy.quota_per_day,
                 needs_confirmation: self.legacy.needs_confirmation,
             },
-            preexisting: PreexistingConfig { bookings: self.preexisting.bookings, over_days: self.preexisting.over_days },
+            preexisting: PreexistingConfig {
+                bookings: self.preexisting.bookings,
+                over_days: self.preexisting.over_days,
+            },
         })
     }
 }

@@ -665,7 +665,9 @@ impl Scenario {
         match self.sweep.as_ref().and_then(|s| s.get("replications")) {
             None => Ok(None),
             Some(toml::Value::Integer(n)) if *n >= 1 && *n <= i64::from(u32::MAX) => Ok(Some(*n as u32)),
-            Some(v) => Err(ScenarioError::field("sweep.replications", format!("{v} is not allowed: a whole number ≥ 1"))),
+            Some(v) => {
+                Err(ScenarioError::field("sweep.replications", format!("{v} is not allowed: a whole number ≥ 1")))
+            }
         }
     }
 

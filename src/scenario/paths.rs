@@ -38,7 +38,10 @@ fn set_in(node: &mut Value, parts: &[&str], path: &str, value: Value) -> Result<
                 return Err(format!("in `{path}`, `{head}` should be an index into a list of {len} entries"));
             };
             let Some(child) = items.get_mut(i) else {
-                return Err(format!("in `{path}`, index {i} is out of range: the list has {len} entries (0 to {})", len.saturating_sub(1)));
+                return Err(format!(
+                    "in `{path}`, index {i} is out of range: the list has {len} entries (0 to {})",
+                    len.saturating_sub(1)
+                ));
             };
             if rest.is_empty() {
                 *child = value;
@@ -46,7 +49,9 @@ fn set_in(node: &mut Value, parts: &[&str], path: &str, value: Value) -> Result<
             }
             set_in(child, rest, path, value)
         }
-        other => Err(format!("in `{path}`, `{head}` goes inside a value of type {}, which has no fields", other.type_str())),
+        other => {
+            Err(format!("in `{path}`, `{head}` goes inside a value of type {}, which has no fields", other.type_str()))
+        }
     }
 }
 

@@ -24,7 +24,8 @@ fn positive(field: &str, v: f64) -> Result<(), ScenarioError> {
 }
 
 fn date(field: &str, s: &str) -> Result<i64, ScenarioError> {
-    parse_date(s).ok_or_else(|| fail(field, format!("\"{s}\""), "a calendar date written YYYY-MM-DD, e.g. \"2021-06-14\""))
+    parse_date(s)
+        .ok_or_else(|| fail(field, format!("\"{s}\""), "a calendar date written YYYY-MM-DD, e.g. \"2021-06-14\""))
 }
 
 fn weights(field: &str, w: &[f64], len: usize, what: &str) -> Result<(), ScenarioError> {
@@ -62,7 +63,11 @@ impl Scenario {
         let mut seen = [false; 7];
         for w in &self.office.open_weekdays {
             let Some(i) = WEEKDAYS.iter().position(|d| d == &w.to_lowercase()) else {
-                return Err(fail("office.open_weekdays", format!("\"{w}\""), "weekday names: mon, tue, wed, thu, fri, sat, sun"));
+                return Err(fail(
+                    "office.open_weekdays",
+                    format!("\"{w}\""),
+                    "weekday names: mon, tue, wed, thu, fri, sat, sun",
+                ));
             };
             seen[i] = true;
         }
@@ -90,18 +95,34 @@ impl Scenario {
                 ));
             }
             if i > 1 {
-                return Err(fail("service", format!("{} services", self.services.len()), "one service, or two with the second named \"pickup\""));
+                return Err(fail(
+                    "service",
+                    format!("{} services", self.services.len()),
+                    "one service, or two with the second named \"pickup\"",
+                ));
             }
             if s.bands.is_empty() {
-                return Err(fail(&field("bands"), "an empty list", "at least one band { start = \"HH:MM\", slots = N }"));
+                return Err(fail(
+                    &field("bands"),
+                    "an empty list",
+                    "at least one band { start = \"HH:MM\", slots = N }",
+                ));
             }
             let mut previous = -1;
             for (j, b) in s.bands.iter().enumerate() {
                 let Some(t) = parse_clock(&b.start) else {
-                    return Err(fail(&format!("service.{i}.bands.{j}.start"), format!("\"{}\"", b.start), "a time of day written HH:MM, from 00:00 to 23:59"));
+                    return Err(fail(
+                        &format!("service.{i}.bands.{j}.start"),
+                        format!("\"{}\"", b.start),
+                        "a time of day written HH:MM, from 00:00 to 23:59",
+                    ));
                 };
                 if t <= previous {
-                    return Err(fail(&format!("service.{i}.bands.{j}.start"), format!("\"{}\"", b.start), "a start later than the previous band's (bands are listed in time order)"));
+                    return Err(fail(
+                        &format!("service.{i}.bands.{j}.start"),
+                        format!("\"{}\"", b.start),
+                        "a start later than the previous band's (bands are listed in time order)",
+                    ));
                 }
                 previous = t;
                 if b.slots > 100_000 {
@@ -126,19 +147,31 @@ impl Scenario {
             return Err(fail("release.kind", format!("\"{}\"", r.kind), "\"rolling\" or \"batch\""));
         }
         let Some(t) = parse_clock(&r.time) else {
-            return Err(fail("release.time", format!("\"{}\"", r.time), "a time of day written HH:MM, from 00:00 to 23:59"));
+            return Err(fail(
+                "release.time",
+                format!("\"{}\"", r.time),
+                "a time of day written HH:MM, from 00:00 to 23:59",
+            ));
         };
         if r.every_days == 0 || r.every_days > 366 {
             return Err(fail("release.every_days", r.every_days, "from 1 to 366 days"));
         }
         if i64::from(r.jitter_minutes) * 60 + t > 86_400 {
-            return Err(fail("release.jitter_minutes", r.jitter_minutes, &format!("at most {} minutes, so that the release stays within its day", (86_400 - t) / 60)));
+            return Err(fail(
+                "release.jitter_minutes",
+                r.jitter_minutes,
+                &format!("at most {} minutes, so that the release stays within its day", (86_400 - t) / 60),
+            ));
         }
         if r.horizon_days == 0 || r.horizon_days > 3 * 366 {
             return Err(fail("release.horizon_days", r.horizon_days, "from 1 to 1098 days"));
         }
         if r.min_lead_days > r.horizon_days {
-            return Err(fail("release.min_lead_days", r.min_lead_days, &format!("at most release.horizon_days ({})", r.horizon_days)));
+            return Err(fail(
+                "release.min_lead_days",
+                r.min_lead_days,
+                &format!("at most release.horizon_days ({})", r.horizon_days),
+            ));
         }
 
         // Demand.
@@ -153,12 +186,20 @@ impl Scenario {
             return Err(fail("demand.initial_backlog", d.initial_backlog, "at most 10000000 parties"));
         }
         if d.need_by_days.min > d.need_by_days.max {
-            return Err(fail("demand.need_by_days", format!("min {} > max {}", d.need_by_days.min, d.need_by_days.max), "min ≤ max"));
+            return Err(fail(
+                "demand.need_by_days",
+                format!("min {} > max {}", d.need_by_days.min, d.need_by_days.max),
+                "min ≤ max",
+            ));
         }
         non_negative("demand.patience_days", d.patience_days)?;
         for (i, b) in d.burst.iter().enumerate() {
             if parse_datetime(&b.at.0).is_none() {
-                return Err(fail(&format!("demand.burst.{i}.at"), format!("\"{}\"", b.at.0), "a date and time written YYYY-MM-DDTHH:MM, e.g. \"2021-09-01T00:00\""));
+                return Err(fail(
+                    &format!("demand.burst.{i}.at"),
+                    format!("\"{}\"", b.at.0),
+                    "a date and time written YYYY-MM-DDTHH:MM, e.g. \"2021-09-01T00:00\"",
+                ));
             }
             non_negative(&format!("demand.burst.{i}.extra"), b.extra)?;
             positive(&format!("demand.burst.{i}.decay_days"), b.decay_days)?;
@@ -179,7 +220,11 @@ impl Scenario {
         probability("behaviour.docs_ok_prob", b.docs_ok_prob)?;
         probability("behaviour.rebook_prob", b.rebook_prob)?;
         if b.processing_days.min > b.processing_days.max {
-            return Err(fail("behaviour.processing_days", format!("min {} > max {}", b.processing_days.min, b.processing_days.max), "min ≤ max"));
+            return Err(fail(
+                "behaviour.processing_days",
+                format!("min {} > max {}", b.processing_days.min, b.processing_days.max),
+                "min ≤ max",
+            ));
         }
 
         // Confirmation.
@@ -194,14 +239,22 @@ impl Scenario {
         // Allocation.
         let a = &self.allocation;
         if !POLICIES.contains(&a.policy.as_str()) {
-            return Err(fail("allocation.policy", format!("\"{}\"", a.policy), "\"fcfs\", \"waitlist\", \"priority\" or \"lottery\""));
+            return Err(fail(
+                "allocation.policy",
+                format!("\"{}\"", a.policy),
+                "\"fcfs\", \"waitlist\", \"priority\" or \"lottery\"",
+            ));
         }
         if a.lottery_every_days == 0 || a.lottery_every_days > 366 {
             return Err(fail("allocation.lottery_every_days", a.lottery_every_days, "from 1 to 366 days"));
         }
         probability("allocation.bot_detection_prob", a.bot_detection_prob)?;
         if !(1..=5).contains(&a.max_party) {
-            return Err(fail("allocation.max_party", a.max_party, "from 1 to 5 people (a family booking covers at most 5)"));
+            return Err(fail(
+                "allocation.max_party",
+                a.max_party,
+                "from 1 to 5 people (a family booking covers at most 5)",
+            ));
         }
 
         // Legacy.
@@ -209,16 +262,27 @@ impl Scenario {
         let from = date("legacy.received_from", &l.received_from.0)?;
         let until = date("legacy.received_until", &l.received_until.0)?;
         if until < from {
-            return Err(fail("legacy.received_until", format!("\"{}\"", l.received_until.0), &format!("a date on or after legacy.received_from (\"{}\")", l.received_from.0)));
+            return Err(fail(
+                "legacy.received_until",
+                format!("\"{}\"", l.received_until.0),
+                &format!("a date on or after legacy.received_from (\"{}\")", l.received_from.0),
+            ));
         }
         if l.requests > 10_000_000 {
             return Err(fail("legacy.requests", l.requests, "at most 10000000"));
         }
         if l.requests > 0 && l.quota_per_day > 0 && l.quota_per_day < self.allocation.max_party.min(5) {
             // Allowed, but parties larger than the quota would block the queue for ever.
-            let largest = d.party_size_weights.iter().rposition(|w| *w > 0.0).map_or(1, |i| i as u32 + 1).min(a.max_party);
+            let largest =
+                d.party_size_weights.iter().rposition(|w| *w > 0.0).map_or(1, |i| i as u32 + 1).min(a.max_party);
             if largest > l.quota_per_day {
-                return Err(fail("legacy.quota_per_day", l.quota_per_day, &format!("at least the largest party size ({largest}), or the queue would stop at the first such party")));
+                return Err(fail(
+                    "legacy.quota_per_day",
+                    l.quota_per_day,
+                    &format!(
+                        "at least the largest party size ({largest}), or the queue would stop at the first such party"
+                    ),
+                ));
             }
         }
 

@@ -91,7 +91,8 @@ pub fn t_critical(level: f64, df: usize) -> Option<f64> {
 pub fn estimate(xs: &[f64], level: f64) -> Option<Estimate> {
     let mean = mean(xs)?;
     let sd = sample_sd(xs);
-    let half_width = sd.zip(t_critical(level, xs.len().saturating_sub(1))).map(|(sd, t)| t * sd / (xs.len() as f64).sqrt());
+    let half_width =
+        sd.zip(t_critical(level, xs.len().saturating_sub(1))).map(|(sd, t)| t * sd / (xs.len() as f64).sqrt());
     Some(Estimate { n: xs.len(), mean, sd, half_width })
 }
 
@@ -119,7 +120,8 @@ pub fn required_replications(sd: f64, n: usize, half_width: f64, level: f64) -> 
     if sd == 0.0 {
         return Some(2);
     }
-    if !(half_width > 0.0) || !sd.is_finite() {
+    // Written positively so that a NaN target fails too.
+    if !(half_width.is_finite() && half_width > 0.0 && sd.is_finite()) {
         return None;
     }
     let needed = (t * sd / half_width).powi(2).ceil();
@@ -229,7 +231,9 @@ pub fn metric_info(name: &str) -> MetricInfo {
         "legacy_inversions" => ("legacy order inversions (must be 0)", "pairs", L),
         "sellout_minutes_p50" => ("median minutes from release to sell-out", "minutes", N),
         "events" => ("events simulated", "events", N),
-        _ => return MetricInfo { label: "", unit: "", better: N },
+        _ => {
+            return MetricInfo { label: "", unit: "", better: N };
+        }
     };
     MetricInfo { label, unit, better }
 }
@@ -249,11 +253,13 @@ pub enum Verdict {
     NoDifference,
     /// Fewer than two common seeds: no interval.
     Undetermined,
+    /// The metric is defined in no common seed (say `bot_advantage` without scripts).
+    NoData,
 }
 
 impl Verdict {
     /// As written in tables: `better`, `worse`, `higher`, `lower`, `no significant
-    /// difference` or `too few replications`.
+    /// difference`, `too few replications` or `no data`.
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Better => "better",
@@ -262,6 +268,7 @@ impl Verdict {
             Verdict::Lower => "lower",
             Verdict::NoDifference => "no significant difference",
             Verdict::Undetermined => "too few replications",
+            Verdict::NoData => "no data",
         }
     }
 }
@@ -334,7 +341,9 @@ pub struct PrecisionItem {
 
 /// A `--precision` item that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("precision \"{0}\" is not allowed: give a positive half-width such as 0.5 (in the metric's units) or 5% (of the mean), optionally for one metric as lead_days_mean=0.5")]
+#[error(
+    "precision \"{0}\" is not allowed: give a positive half-width such as 0.5 (in the metric's units) or 5% (of the mean), optionally for one metric as lead_days_mean=0.5"
+)]
 pub struct PrecisionError(String);
 
 impl FromStr for PrecisionItem {
@@ -405,6 +414,15 @@ impl CellSamples {
     pub fn label(&self) -> String {
         if self.grid.is_empty() { self.variant.clone() } else { format!("{} @ {}", self.variant, self.grid_label()) }
     }
+
+    /// A short label for chart axes: the variant, with the grid values (not their paths).
+    pub fn short_label(&self) -> String {
+        if self.grid.is_empty() {
+            self.variant.clone()
+        } else {
+            format!("{} @ {}", self.variant, self.grid.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(";"))
+        }
+    }
 }
 
 /// A grid point as `path=value;…`.
@@ -423,7 +441,9 @@ pub struct Difference {
     pub estimate: Option<Estimate>,
     /// What it means.
     pub verdict: Verdict,
-    /// Pairs needed for the wanted precision, if one was asked for and can be computed.
+    /// The half-width asked for, if any.
+    pub target: Option<f64>,
+    /// Pairs needed for it, if it can be computed.
     pub needed: Option<u64>,
 }
 
@@ -484,7 +504,12 @@ fn values(samples: &[(u64, f64)]) -> Vec<f64> {
 /// # Errors
 ///
 /// No cells, or no cell of the baseline variant.
-pub fn compare(cells: Vec<CellSamples>, baseline: &str, level: f64, precision: &Precision) -> Result<Comparison, CompareError> {
+pub fn compare(
+    cells: Vec<CellSamples>,
+    baseline: &str,
+    level: f64,
+    precision: &Precision,
+) -> Result<Comparison, CompareError> {
     if cells.is_empty() {
         return Err(CompareError::Empty);
     }
@@ -502,21 +527,22 @@ pub fn compare(cells: Vec<CellSamples>, baseline: &str, level: f64, precision: &
         let base = cells.iter().find(|c| c.variant == baseline && c.grid == cell.grid);
         for (metric, samples) in &cell.metrics {
             let info = metric_info(metric);
-            let estimate = estimate(&values(samples), level);
+            let own = estimate(&values(samples), level);
             let wanted = precision.target(metric);
-            let target = wanted.zip(estimate).map(|(t, e)| t.half_width(e.mean));
-            let needed = estimate.zip(target).and_then(|(e, h)| required_replications(e.sd?, e.n, h, level));
+            let target = wanted.zip(own).map(|(t, e)| t.half_width(e.mean));
+            let needed = own.zip(target).and_then(|(e, h)| required_replications(e.sd?, e.n, h, level));
             let difference = base.filter(|_| cell.variant != baseline).map(|base| {
-                let base_samples = base.metrics.iter().find(|(m, _)| m == metric).map_or(&[][..], |(_, s)| s.as_slice());
+                let base_samples =
+                    base.metrics.iter().find(|(m, _)| m == metric).map_or(&[][..], |(_, s)| s.as_slice());
                 let baseline_mean = mean(&values(base_samples));
                 let diffs = values(&paired_differences(samples, base_samples));
                 let d = estimate(&diffs, level);
-                let verdict = d.map_or(Verdict::Undetermined, |d| verdict(info.better, &d));
-                let h = wanted.zip(baseline_mean).map(|(t, m)| t.half_width(m));
-                let needed = d.zip(h).and_then(|(d, h)| required_replications(d.sd?, d.n, h, level));
-                Difference { pairs: diffs.len(), baseline_mean, estimate: d, verdict, needed }
+                let verdict = d.map_or(Verdict::NoData, |d| verdict(info.better, &d));
+                let target = wanted.zip(baseline_mean).map(|(t, m)| t.half_width(m));
+                let needed = d.zip(target).and_then(|(d, h)| required_replications(d.sd?, d.n, h, level));
+                Difference { pairs: diffs.len(), baseline_mean, estimate: d, verdict, target, needed }
             });
-            rows.push(Row { cell: i, metric: metric.clone(), info, estimate, target, needed, difference });
+            rows.push(Row { cell: i, metric: metric.clone(), info, estimate: own, target, needed, difference });
         }
     }
     Ok(Comparison { cells, baseline: baseline.to_string(), level, rows })
@@ -570,7 +596,7 @@ pub enum Warning {
 /// precision was asked for) intervals wider than asked, with the replications needed.
 /// A metric undefined in every replication (say `bot_advantage` without bots) is not
 /// warned about.
-pub fn warnings(c: &Comparison, precision: &Precision) -> Vec<Warning> {
+pub fn warnings(c: &Comparison) -> Vec<Warning> {
     let mut out = Vec::new();
     for row in &c.rows {
         let Some(e) = row.estimate else { continue };
@@ -581,16 +607,28 @@ pub fn warnings(c: &Comparison, precision: &Precision) -> Vec<Warning> {
         if let (Some(h), Some(target), Some(need)) = (e.half_width, row.target, row.needed)
             && h > target
         {
-            out.push(Warning::MeanTooWide { cell: row.cell, metric: row.metric.clone(), half_width: h, target, have: e.n, need });
+            out.push(Warning::MeanTooWide {
+                cell: row.cell,
+                metric: row.metric.clone(),
+                half_width: h,
+                target,
+                have: e.n,
+                need,
+            });
         }
         if let Some(d) = &row.difference
             && let Some(de) = d.estimate
-            && let (Some(h), Some(t), Some(need)) = (de.half_width, precision.target(&row.metric), d.needed)
+            && let (Some(h), Some(target), Some(need)) = (de.half_width, d.target, d.needed)
+            && h > target
         {
-            let target = t.half_width(d.baseline_mean.unwrap_or(0.0));
-            if h > target {
-                out.push(Warning::DifferenceTooWide { cell: row.cell, metric: row.metric.clone(), half_width: h, target, have: de.n, need });
-            }
+            out.push(Warning::DifferenceTooWide {
+                cell: row.cell,
+                metric: row.metric.clone(),
+                half_width: h,
+                target,
+                have: de.n,
+                need,
+            });
         }
     }
     out
@@ -600,15 +638,19 @@ pub fn warnings(c: &Comparison, precision: &Precision) -> Vec<Warning> {
 mod tests {
     use super::*;
 
-    /// scipy.stats.t.ppf(0.975, df) for a few df.
+    /// The 0.975 quantile of Student's t for a few df, computed independently with mpmath
+    /// at 40 digits (root of 1 − I_{df/(df+t²)}(df/2, 1/2)/2 = 0.975). scipy's
+    /// `t.ppf(0.975, df)` agrees to within 3e-11 (it gives 2.7764451051977987 for df 4 and
+    /// 2.2621571627409915 for df 9); the textbook tables' 12.706, 4.303, 2.776, 2.571,
+    /// 2.262, 2.045 and 1.984 round these.
     const T975: [(usize, f64); 7] = [
-        (1, 12.706204736174707),
-        (2, 4.302652729749464),
-        (4, 2.7764451051977987),
+        (1, 12.706204736174694),
+        (2, 4.302652729749462),
+        (4, 2.7764451051977934),
         (5, 2.5705818356363146),
-        (9, 2.2621571627409915),
-        (29, 2.045229642132703),
-        (99, 1.9842169515086827),
+        (9, 2.262157162798205),
+        (29, 2.045229642132704),
+        (99, 1.9842169515864172),
     ];
 
     fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -621,8 +663,11 @@ mod tests {
             let got = t_critical(0.95, df).unwrap();
             assert!(close(got, want, 1e-9), "df {df}: {got} vs {want}");
         }
-        // scipy.stats.t.ppf(0.95, 10) = 1.8124611228107335 (a 90% interval).
-        assert!(close(t_critical(0.90, 10).unwrap(), 1.8124611228107335, 1e-9));
+        // The 0.95 quantile at df 10 (a 90% interval), mpmath as above; tables: 1.812.
+        assert!(close(t_critical(0.90, 10).unwrap(), 1.8124611228116758, 1e-9));
+        // The scipy figures of the brief, to the same tolerance.
+        assert!(close(t_critical(0.95, 4).unwrap(), 2.7764451051977987, 1e-9));
+        assert!(close(t_critical(0.95, 9).unwrap(), 2.2621571627409915, 1e-9));
         assert_eq!(t_critical(0.95, 0), None);
         assert_eq!(t_critical(1.0, 5), None);
     }
@@ -748,7 +793,7 @@ mod tests {
         assert_eq!(d.baseline_mean, Some(11.0));
         // (t · sqrt(0.3) / 0.1)² = 231.26… → 232 pairs.
         assert_eq!(d.needed, Some(232));
-        let w = warnings(&c, &precision);
+        let w = warnings(&c);
         assert!(w.iter().any(|w| matches!(w, Warning::DifferenceTooWide { need: 232, have: 5, .. })));
         assert!(w.iter().any(|w| matches!(w, Warning::MeanTooWide { cell: 0, .. })));
 
@@ -764,7 +809,12 @@ mod tests {
             grid: vec![("slots".into(), slots.into())],
             metrics: vec![("served".into(), vec![(1, x), (2, x + 1.0), (3, x + 2.0)])],
         };
-        let cells = vec![at("base", "10", 100.0), at("base", "20", 200.0), at("lottery", "10", 90.0), at("lottery", "20", 210.0)];
+        let cells = vec![
+            at("base", "10", 100.0),
+            at("base", "20", 200.0),
+            at("lottery", "10", 90.0),
+            at("lottery", "20", 210.0),
+        ];
         let c = compare(cells, "base", LEVEL, &Precision::default()).unwrap();
         let d = |i: usize| c.rows[i].difference.as_ref().unwrap().clone();
         assert_eq!(d(2).estimate.unwrap().mean, -10.0);
@@ -777,7 +827,7 @@ mod tests {
     #[test]
     fn one_replication_warns_of_no_interval() {
         let c = compare(vec![cell("base", "served", &[(1, 3.0)])], "base", LEVEL, &Precision::default()).unwrap();
-        assert_eq!(warnings(&c, &Precision::default()), vec![Warning::NoInterval { cell: 0, metric: "served".into(), n: 1 }]);
+        assert_eq!(warnings(&c), vec![Warning::NoInterval { cell: 0, metric: "served".into(), n: 1 }]);
     }
 
     #[test]

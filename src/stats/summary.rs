@@ -185,11 +185,7 @@ pub fn summarize(run: &RunRecord) -> Summary {
             .filter_map(|d| Some((d.filled_at? - d.released_at?) as f64 / 60.0))
             .collect(),
     );
-    let legacy_served = run
-        .parties
-        .iter()
-        .filter(|p| p.kind == PartyKind::Legacy && p.served.is_some())
-        .count() as u64;
+    let legacy_served = run.parties.iter().filter(|p| p.kind == PartyKind::Legacy && p.served.is_some()).count() as u64;
 
     Summary {
         arrived: counted.len() as u64,

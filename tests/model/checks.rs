@@ -97,7 +97,10 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
         }
         let sum = t.used + t.wasted_noshow + t.wasted_freed + t.wasted_unbooked + t.held;
         if sum != t.offered {
-            return Err(format!("day {d}: slots not conserved: offered {} but used+wasted+held = {sum} ({t:?})", t.offered));
+            return Err(format!(
+                "day {d}: slots not conserved: offered {} but used+wasted+held = {sum} ({t:?})",
+                t.offered
+            ));
         }
         if d < config.days as usize && t.held != 0 {
             return Err(format!("day {d} is over but {} of its slots are still held ({t:?})", t.held));
@@ -330,14 +333,18 @@ pub fn legacy_order(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
         return Err(format!("legacy receipt {} received after receipt {}", w[0].index, w[1].index));
     }
     // The log's legacy bookings, in the order made, are the legacy order.
-    let given: Vec<u32> = run.bookings.iter().filter(|b| b.legacy).map(|b| run.parties[b.party as usize].index).collect();
+    let given: Vec<u32> =
+        run.bookings.iter().filter(|b| b.legacy).map(|b| run.parties[b.party as usize].index).collect();
     if &given != order {
         return Err("the legacy bookings in the log are not the reported legacy order".into());
     }
     // Their booking instants are non-decreasing in receipt index.
     let made: Vec<i64> = run.bookings.iter().filter(|b| b.legacy).map(|b| b.made_at).collect();
     if let Some(w) = made.windows(2).find(|w| w[0] > w[1]) {
-        return Err(format!("a later legacy receipt was given its appointment at {} before an earlier one at {}", w[1], w[0]));
+        return Err(format!(
+            "a later legacy receipt was given its appointment at {} before an earlier one at {}",
+            w[1], w[0]
+        ));
     }
     // At most the quota per day.
     let mut per_day: BTreeMap<u32, u32> = BTreeMap::new();
@@ -349,7 +356,8 @@ pub fn legacy_order(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     }
     // The drain day is the day of the last legacy assignment, once every request got one.
     if config.legacy.requests > 0 {
-        let expect = (order.len() == config.legacy.requests as usize).then(|| made.last().map(|&t| day_of(t) as u32)).flatten();
+        let all_given = order.len() == config.legacy.requests as usize;
+        let expect = if all_given { made.last().map(|&t| day_of(t) as u32) } else { None };
         if run.legacy_drained_day != expect {
             return Err(format!("legacy_drained_day {:?}, the log gives {expect:?}", run.legacy_drained_day));
         }
@@ -400,7 +408,10 @@ pub fn party_stories(config: &ModelConfig, run: &RunRecord) -> Result<(), String
             if let Some(c) = b.confirmed_at
                 && (c < b.made_at || b.deadline.is_some_and(|d| c > d) || b.email_at.is_some_and(|e| c < e))
             {
-                return Err(format!("{who}: confirmed at {c} outside [e-mail, deadline] of {:?}", (b.email_at, b.deadline)));
+                return Err(format!(
+                    "{who}: confirmed at {c} outside [e-mail, deadline] of {:?}",
+                    (b.email_at, b.deadline)
+                ));
             }
             if matches!(b.end, Some((_, BookingEnd::AutoCancelled))) && b.end.map(|e| e.0) != b.deadline {
                 return Err(format!("{who}: auto-cancelled at {:?}, deadline {:?}", b.end, b.deadline));
@@ -430,21 +441,28 @@ pub fn party_stories(config: &ModelConfig, run: &RunRecord) -> Result<(), String
             return Err(format!("{who}: first booked at {t}, before arriving at {}", p.arrival));
         }
         if let Some(served) = p.served {
-            let attended = first.iter().any(|b| b.appointment == served && matches!(b.end, Some((_, BookingEnd::Attended))));
+            let attended =
+                first.iter().any(|b| b.appointment == served && matches!(b.end, Some((_, BookingEnd::Attended))));
             if !attended || p.first_booked.is_none_or(|f| served < f) {
                 return Err(format!("{who}: served at {served} without an attended booking made before it"));
             }
         }
         if let Some(done) = p.completed {
-            let Some(served) = p.served else { return Err(format!("{who}: completed at {done} but never served")) };
+            let Some(served) = p.served else {
+                return Err(format!("{who}: completed at {done} but never served"));
+            };
             if done < served {
                 return Err(format!("{who}: completed at {done}, before being served at {served}"));
             }
             match config.pickup {
-                None if done != served => return Err(format!("{who}: completed {done} != served {served} without pickup")),
+                None if done != served => {
+                    return Err(format!("{who}: completed {done} != served {served} without pickup"));
+                }
                 Some(k) => {
                     let ok = mine.iter().any(|b| {
-                        b.service as usize == k && b.appointment == done && matches!(b.end, Some((_, BookingEnd::Attended)))
+                        b.service as usize == k
+                            && b.appointment == done
+                            && matches!(b.end, Some((_, BookingEnd::Attended)))
                     });
                     if !ok {
                         return Err(format!("{who}: completed at {done} without an attended pickup appointment"));
@@ -462,7 +480,10 @@ pub fn party_stories(config: &ModelConfig, run: &RunRecord) -> Result<(), String
         if let Some(k) = config.pickup {
             for b in mine.iter().filter(|b| b.service as usize == k) {
                 if p.ready.is_none_or(|r| b.made_at < r) || p.served.is_none() {
-                    return Err(format!("{who}: pickup booked at {} before the passport was ready ({:?})", b.made_at, p.ready));
+                    return Err(format!(
+                        "{who}: pickup booked at {} before the passport was ready ({:?})",
+                        b.made_at, p.ready
+                    ));
                 }
             }
         }
@@ -472,7 +493,10 @@ pub fn party_stories(config: &ModelConfig, run: &RunRecord) -> Result<(), String
         match p.outcome {
             Outcome::Abandoned => {
                 if let Some(b) = mine.iter().find(|b| b.made_at > p.outcome_at || party_hold_end(b) > p.outcome_at) {
-                    return Err(format!("{who}: abandoned at {} but holds a booking made at {}", p.outcome_at, b.made_at));
+                    return Err(format!(
+                        "{who}: abandoned at {} but holds a booking made at {}",
+                        p.outcome_at, b.made_at
+                    ));
                 }
                 let patience = p.attributes.patience;
                 if patience.is_none_or(|x| p.since + x != p.outcome_at) || p.served.is_some() {

@@ -172,7 +172,13 @@ fn merged_shards_equal_a_single_sweep() {
         assert!(!t.path(&format!("shard{i}/summary.csv")).exists(), "a shard alone writes no final table");
     }
     // Merging without every shard fails and names the gap.
-    let partial = bin().arg("merge").arg(t.path("shard0")).arg(t.path("shard1")).args(["--out", t.path("partial").to_str().unwrap()]).output().unwrap();
+    let partial = bin()
+        .arg("merge")
+        .arg(t.path("shard0"))
+        .arg(t.path("shard1"))
+        .args(["--out", t.path("partial").to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!partial.status.success());
     assert!(String::from_utf8_lossy(&partial.stderr).contains("chunk"));
     let status = bin()
@@ -211,9 +217,19 @@ fn parquet_and_csv_hold_the_same_data() {
 #[test]
 fn bad_sweep_arguments_are_refused_cleanly() {
     let t = Temp::new("badargs");
-    for args in [vec!["--replications", "0"], vec!["--replications", "3", "--shard", "3/3"], vec!["--replications", "3", "--variant", "nope"]] {
+    for args in [
+        vec!["--replications", "0"],
+        vec!["--replications", "3", "--shard", "3/3"],
+        vec!["--replications", "3", "--variant", "nope"],
+    ] {
         let out = t.path("x");
-        let o = bin().arg("sweep").arg(t.path("scenario.toml")).args(&args).args(["--out", out.to_str().unwrap()]).output().unwrap();
+        let o = bin()
+            .arg("sweep")
+            .arg(t.path("scenario.toml"))
+            .args(&args)
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(!String::from_utf8_lossy(&o.stderr).trim().is_empty());
         assert!(!out.join("summary.csv").exists());

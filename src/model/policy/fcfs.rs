@@ -32,6 +32,9 @@ pub struct Fcfs {
     /// All waiting watchers, by size - 1, to start each round.
     watchers: [Pool; 5],
     waiting: usize,
+    /// The pending draw: the total rate it was drawn at, and the instant drawn. While the
+    /// rate is unchanged the draw stays valid (memorylessness), so it is kept.
+    pending: Option<(f64, Time)>,
 }
 
 impl Fcfs {
@@ -45,6 +48,7 @@ impl Fcfs {
             round: Default::default(),
             watchers: Default::default(),
             waiting: 0,
+            pending: None,
         }
     }
 
@@ -95,12 +99,22 @@ impl Policy for Fcfs {
     fn next(&mut self, now: Time, max_fit: u32, rng: &mut Stream) -> Next {
         let rate = self.total_rate(max_fit);
         if rate <= 0.0 {
+            self.pending = None;
             return Next::Idle;
         }
-        Next::At(now + time::seconds(rng.exponential(1.0 / rate)))
+        if let Some((r, at)) = self.pending
+            && r == rate
+            && at > now
+        {
+            return Next::At(at);
+        }
+        let at = now + time::seconds(rng.exponential(1.0 / rate));
+        self.pending = Some((rate, at));
+        Next::At(at)
     }
 
     fn pick(&mut self, _now: Time, max_fit: u32, rng: &mut Stream) -> Option<PartyId> {
+        self.pending = None;
         let rate = self.total_rate(max_fit);
         if rate <= 0.0 {
             return None;
