@@ -10,7 +10,7 @@
 //! allocation policy.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BinaryHeap;
 
 use crate::engine::time::{day_of, day_start, seconds};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
@@ -155,10 +155,12 @@ struct Portal<'a> {
     today: DailyRow,
     day_tallies: Vec<Option<DayTally>>,
     reallocated: u64,
-    /// Parties looking for the first service, by size - 1, keyed by (since, id) and by
-    /// (need-by, since, id): only for the inversion counts.
-    looking_by_since: [BTreeSet<(Time, PartyId)>; 5],
-    looking_by_need: [BTreeSet<(Time, Time, PartyId)>; 5],
+    /// Parties that started looking for the first service, by size - 1, as min-heaps
+    /// keyed by (since, id) and by (need-by, since, id), for the inversion counts. Entries
+    /// of parties no longer looking (or looking again since) are dropped when they reach
+    /// the top.
+    looking_by_since: [BinaryHeap<Reverse<(Time, PartyId)>>; 5],
+    looking_by_need: [BinaryHeap<Reverse<(Time, Time, PartyId)>>; 5],
     queue_inversions: u64,
     need_by_inversions: u64,
     end: Time,
@@ -543,8 +545,8 @@ impl<'a> Portal<'a> {
         self.dirty[service] = true;
         if service == 0 {
             let s = w.size as usize - 1;
-            self.looking_by_since[s].insert((w.since, id));
-            self.looking_by_need[s].insert((w.need_by, w.since, id));
+            self.looking_by_since[s].push(Reverse((w.since, id)));
+            self.looking_by_need[s].push(Reverse((w.need_by, w.since, id)));
             if let Some(patience) = patience {
                 self.schedule(now.saturating_add(patience), Event::GiveUp(id, generation));
             }
@@ -556,11 +558,6 @@ impl<'a> Portal<'a> {
         self.policies[service].leave(&w);
         self.dirty[service] = true;
         self.parties[id as usize].patience_generation += 1;
-        if service == 0 {
-            let s = w.size as usize - 1;
-            self.looking_by_since[s].remove(&(w.since, id));
-            self.looking_by_need[s].remove(&(w.need_by, w.since, id));
-        }
     }
 
     /// A policy's choice books: the earliest bookable day and band with room.
@@ -574,17 +571,48 @@ impl<'a> Portal<'a> {
         self.stop_looking(id, service);
         if service == 0 {
             let w = self.waiter(id);
-            let smaller = 0..w.size as usize;
             if self.parties[id as usize].counted {
-                let overtook = smaller.clone().any(|s| self.looking_by_since[s].first().is_some_and(|k| k.0 < w.since));
-                let overtook_need = smaller
-                    .into_iter()
-                    .any(|s| self.looking_by_need[s].first().is_some_and(|k| (k.0, k.1) < (w.need_by, w.since)));
+                let (mut overtook, mut overtook_need) = (false, false);
+                for s in 0..w.size as usize {
+                    let since = self.earliest_looking(s);
+                    overtook |= since.is_some_and(|k| k < w.since);
+                    let need = self.most_urgent_looking(s);
+                    overtook_need |= need.is_some_and(|k| k < (w.need_by, w.since));
+                }
                 self.queue_inversions += u64::from(overtook);
                 self.need_by_inversions += u64::from(overtook_need);
             }
         }
         self.make_booking(id, service, day, band, now, false, false);
+    }
+
+    /// Whether `id` is still looking for the first service since `since`.
+    fn still_looking(&self, id: PartyId, since: Time) -> bool {
+        let p = &self.parties[id as usize];
+        p.stage == Stage::Looking(0) && p.since == since
+    }
+
+    /// When the longest-looking party of size `s + 1` started looking (the one booking now
+    /// included: it has not left its stage yet).
+    fn earliest_looking(&mut self, s: usize) -> Option<Time> {
+        while let Some(&Reverse((since, id))) = self.looking_by_since[s].peek() {
+            if self.still_looking(id, since) {
+                return Some(since);
+            }
+            self.looking_by_since[s].pop();
+        }
+        None
+    }
+
+    /// (need-by, since) of the most urgent party of size `s + 1` looking.
+    fn most_urgent_looking(&mut self, s: usize) -> Option<(Time, Time)> {
+        while let Some(&Reverse((need_by, since, id))) = self.looking_by_need[s].peek() {
+            if self.still_looking(id, since) {
+                return Some((need_by, since));
+            }
+            self.looking_by_need[s].pop();
+        }
+        None
     }
 
     /// Holds slots for a party and plans what happens to the booking.

@@ -16,7 +16,7 @@
 
 use crate::engine::{Stream, Time, time};
 
-use super::{Next, PartyId, Policy, Pool, Waiter};
+use super::{Next, PartyId, Policy, Pools, Waiter};
 use crate::model::config::BehaviourConfig;
 
 /// The first-come-first-served checking race.
@@ -25,12 +25,12 @@ pub struct Fcfs {
     human_rate: f64,
     bot_rate: f64,
     watch_rate: f64,
-    /// Waiting parties by [human, bot] and size - 1.
-    checkers: [[Pool; 5]; 2],
-    /// Watchers that have not checked since the last release, by size - 1.
-    round: [Pool; 5],
-    /// All waiting watchers, by size - 1, to start each round.
-    watchers: [Pool; 5],
+    /// Waiting parties: pool `class * 5 + size - 1`, class 0 people and 1 scripts.
+    checkers: Pools,
+    /// Watchers that have not checked since the last release: pool `size - 1`.
+    round: Pools,
+    /// All waiting watchers: pool `size - 1`, to start each round.
+    watchers: Pools,
     waiting: usize,
     /// The pending draw: the total rate it was drawn at, and the instant drawn. While the
     /// rate is unchanged the draw stays valid (memorylessness), so it is kept.
@@ -44,9 +44,9 @@ impl Fcfs {
             human_rate: behaviour.human_check_rate,
             bot_rate: behaviour.bot_check_rate,
             watch_rate: if behaviour.watch_delay > 0.0 { 1.0 / behaviour.watch_delay } else { 1.0 },
-            checkers: Default::default(),
-            round: Default::default(),
-            watchers: Default::default(),
+            checkers: Pools::new(10),
+            round: Pools::new(5),
+            watchers: Pools::new(5),
             waiting: 0,
             pending: None,
         }
@@ -60,9 +60,9 @@ impl Fcfs {
         let n = Self::sizes(max_fit);
         (0..n)
             .map(|s| {
-                self.checkers[0][s].len() as f64 * self.human_rate
-                    + self.checkers[1][s].len() as f64 * self.bot_rate
-                    + self.round[s].len() as f64 * self.watch_rate
+                self.checkers.len(s) as f64 * self.human_rate
+                    + self.checkers.len(5 + s) as f64 * self.bot_rate
+                    + self.round.len(s) as f64 * self.watch_rate
             })
             .sum()
     }
@@ -71,27 +71,26 @@ impl Fcfs {
 impl Policy for Fcfs {
     fn join(&mut self, w: Waiter) {
         let s = (w.size as usize).clamp(1, 5) - 1;
-        self.checkers[usize::from(w.bot)][s].insert(w.id);
+        self.checkers.insert(usize::from(w.bot) * 5 + s, w.id);
         if w.watcher && !w.bot {
-            self.watchers[s].insert(w.id);
+            self.watchers.insert(s, w.id);
         }
         self.waiting += 1;
     }
 
     fn leave(&mut self, w: &Waiter) {
-        let s = (w.size as usize).clamp(1, 5) - 1;
-        if self.checkers[usize::from(w.bot)][s].remove(w.id) {
+        if self.checkers.remove(w.id).is_some() {
             self.waiting -= 1;
         }
-        self.watchers[s].remove(w.id);
-        self.round[s].remove(w.id);
+        self.watchers.remove(w.id);
+        self.round.remove(w.id);
     }
 
     fn on_release(&mut self, _now: Time) {
         for s in 0..5 {
-            self.round[s].clear();
-            for i in 0..self.watchers[s].len() {
-                self.round[s].insert(self.watchers[s].get(i));
+            self.round.clear(s);
+            for i in 0..self.watchers.len(s) {
+                self.round.insert(s, self.watchers.get(s, i));
             }
         }
     }
@@ -124,24 +123,25 @@ impl Policy for Fcfs {
         let mut chosen = None;
         'search: for s in 0..n {
             for (class, r) in [(0, self.human_rate), (1, self.bot_rate), (2, self.watch_rate)] {
-                let pool = if class < 2 { &self.checkers[class][s] } else { &self.round[s] };
-                if pool.len() == 0 || r <= 0.0 {
+                let (pools, pool) = if class < 2 { (&self.checkers, class * 5 + s) } else { (&self.round, s) };
+                let n = pools.len(pool);
+                if n == 0 || r <= 0.0 {
                     continue;
                 }
-                let weight = pool.len() as f64 * r;
+                let weight = n as f64 * r;
                 // Rounding may leave u a hair above the total: the last candidate then wins.
-                chosen = Some((s, class, pool.get(pool.len() - 1)));
+                chosen = Some((s, class, pools.get(pool, n - 1)));
                 if u < weight {
-                    chosen = Some((s, class, pool.get(((u / r) as usize).min(pool.len() - 1))));
+                    chosen = Some((s, class, pools.get(pool, ((u / r) as usize).min(n - 1))));
                     break 'search;
                 }
                 u -= weight;
             }
         }
-        let (s, class, id) = chosen?;
+        let (_, class, id) = chosen?;
         if class == 2 {
             // The watcher has made its post-release check.
-            self.round[s].remove(id);
+            self.round.remove(id);
         }
         Some(id)
     }

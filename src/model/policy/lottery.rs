@@ -6,13 +6,13 @@ use std::collections::VecDeque;
 
 use crate::engine::{Stream, Time};
 
-use super::{Next, PartyId, Policy, Pool, Waiter};
+use super::{Next, PartyId, Policy, Pools, Waiter};
 
 /// Periodic random draws.
 #[derive(Debug, Clone)]
 pub struct Lottery {
     every_days: u32,
-    registered: Pool,
+    registered: Pools,
     sizes: Vec<u8>,
     /// The current draw's order; empty between draws.
     draw: VecDeque<PartyId>,
@@ -21,13 +21,13 @@ pub struct Lottery {
 impl Lottery {
     /// Draws every `every_days` days.
     pub fn new(every_days: u32) -> Self {
-        Self { every_days: every_days.max(1), registered: Pool::default(), sizes: Vec::new(), draw: VecDeque::new() }
+        Self { every_days: every_days.max(1), registered: Pools::new(1), sizes: Vec::new(), draw: VecDeque::new() }
     }
 }
 
 impl Policy for Lottery {
     fn join(&mut self, w: Waiter) {
-        self.registered.insert(w.id);
+        self.registered.insert(0, w.id);
         if self.sizes.len() <= w.id as usize {
             self.sizes.resize(w.id as usize + 1, 0);
         }
@@ -44,7 +44,7 @@ impl Policy for Lottery {
         }
         // Registration order is the pool's order, which depends on history; sort by id so
         // that the shuffle alone decides the order.
-        let mut entrants = self.registered.members().to_vec();
+        let mut entrants = self.registered.members(0).to_vec();
         entrants.sort_unstable();
         rng.shuffle(&mut entrants);
         self.draw = entrants.into();
@@ -72,6 +72,6 @@ impl Policy for Lottery {
     }
 
     fn waiting(&self) -> usize {
-        self.registered.len()
+        self.registered.len(0)
     }
 }

@@ -82,62 +82,71 @@ pub fn build(kind: PolicyKind, behaviour: &BehaviourConfig) -> Box<dyn Policy> {
     }
 }
 
-/// A set of parties with O(1) insertion, removal and uniform choice; its order depends
-/// only on the sequence of operations, never on addresses or hashes.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Pool {
-    members: Vec<PartyId>,
-    /// Position of each party in `members`, indexed by party id (`u32::MAX` = absent).
-    position: Vec<u32>,
+/// Disjoint sets of parties (a party is in at most one) with O(1) insertion, removal and
+/// uniform choice, sharing one position table. Their order depends only on the sequence of
+/// operations, never on addresses or hashes.
+#[derive(Debug, Clone)]
+pub(crate) struct Pools {
+    members: Vec<Vec<PartyId>>,
+    /// Pool and position of each party, indexed by party id (`ABSENT` = in none).
+    place: Vec<(u32, u32)>,
 }
 
-impl Pool {
-    pub(crate) fn insert(&mut self, id: PartyId) {
+const ABSENT: u32 = u32::MAX;
+
+impl Pools {
+    pub(crate) fn new(pools: usize) -> Self {
+        Self { members: vec![Vec::new(); pools], place: Vec::new() }
+    }
+
+    /// Puts `id` in `pool` (no change if it is in a pool already).
+    pub(crate) fn insert(&mut self, pool: usize, id: PartyId) {
         let i = id as usize;
-        if self.position.len() <= i {
-            self.position.resize(i + 1, u32::MAX);
+        if self.place.len() <= i {
+            self.place.resize(i + 1, (ABSENT, 0));
         }
-        if self.position[i] == u32::MAX {
-            self.position[i] = self.members.len() as u32;
-            self.members.push(id);
+        if self.place[i].0 == ABSENT {
+            self.place[i] = (pool as u32, self.members[pool].len() as u32);
+            self.members[pool].push(id);
         }
     }
 
-    pub(crate) fn remove(&mut self, id: PartyId) -> bool {
-        let i = id as usize;
-        let Some(&pos) = self.position.get(i) else { return false };
-        if pos == u32::MAX {
-            return false;
+    /// Takes `id` out of its pool; returns the pool it was in.
+    pub(crate) fn remove(&mut self, id: PartyId) -> Option<usize> {
+        let (pool, pos) = *self.place.get(id as usize)?;
+        if pool == ABSENT {
+            return None;
         }
-        self.members.swap_remove(pos as usize);
-        if let Some(&moved) = self.members.get(pos as usize) {
-            self.position[moved as usize] = pos;
+        let members = &mut self.members[pool as usize];
+        members.swap_remove(pos as usize);
+        if let Some(&moved) = members.get(pos as usize) {
+            self.place[moved as usize].1 = pos;
         }
-        self.position[i] = u32::MAX;
-        true
+        self.place[id as usize].0 = ABSENT;
+        Some(pool as usize)
     }
 
     pub(crate) fn contains(&self, id: PartyId) -> bool {
-        self.position.get(id as usize).is_some_and(|&p| p != u32::MAX)
+        self.place.get(id as usize).is_some_and(|p| p.0 != ABSENT)
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.members.len()
+    pub(crate) fn len(&self, pool: usize) -> usize {
+        self.members[pool].len()
     }
 
-    pub(crate) fn get(&self, i: usize) -> PartyId {
-        self.members[i]
+    pub(crate) fn get(&self, pool: usize, i: usize) -> PartyId {
+        self.members[pool][i]
     }
 
-    pub(crate) fn clear(&mut self) {
-        for &m in &self.members {
-            self.position[m as usize] = u32::MAX;
+    pub(crate) fn clear(&mut self, pool: usize) {
+        for &m in &self.members[pool] {
+            self.place[m as usize].0 = ABSENT;
         }
-        self.members.clear();
+        self.members[pool].clear();
     }
 
-    pub(crate) fn members(&self) -> &[PartyId] {
-        &self.members
+    pub(crate) fn members(&self, pool: usize) -> &[PartyId] {
+        &self.members[pool]
     }
 }
 
@@ -146,22 +155,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pool_insert_remove_keeps_positions() {
-        let mut p = Pool::default();
+    fn pools_insert_remove_keep_positions() {
+        let mut p = Pools::new(2);
         for id in [5, 1, 9, 3] {
-            p.insert(id);
+            p.insert(0, id);
         }
-        p.insert(1);
-        assert_eq!(p.len(), 4);
-        assert!(p.remove(5));
-        assert!(!p.remove(5));
-        assert!(p.contains(3) && p.contains(9) && p.contains(1));
-        let mut m = p.members().to_vec();
+        p.insert(1, 7);
+        p.insert(1, 1); // already in pool 0: unchanged
+        assert_eq!((p.len(0), p.len(1)), (4, 1));
+        assert_eq!(p.remove(5), Some(0));
+        assert_eq!(p.remove(5), None);
+        assert!(p.contains(3) && p.contains(9) && p.contains(1) && p.contains(7));
+        let mut m = p.members(0).to_vec();
         m.sort();
         assert_eq!(m, vec![1, 3, 9]);
         for id in [1, 3, 9] {
-            assert!(p.remove(id));
+            assert_eq!(p.remove(id), Some(0));
         }
-        assert_eq!(p.len(), 0);
+        assert_eq!(p.len(0), 0);
+        p.clear(1);
+        assert!(!p.contains(7));
+        p.insert(0, 7);
+        assert_eq!(p.get(0, 0), 7);
     }
 }
