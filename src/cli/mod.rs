@@ -237,9 +237,10 @@ fn print_summary(
     )?;
     writeln!(
         out,
-        "  fairness  bot share of bookings {}  bot advantage {}  Jain index {}  queue inversions {}",
+        "  fairness  bot share of bookings {}  bot advantage {}  scripts book {}× faster  Jain index {}  queue inversions {}",
         g("bot_share_of_bookings"),
         g("bot_advantage"),
+        g("bot_book_speedup"),
         g("jain_book_days"),
         g("queue_inversions")
     )?;
@@ -298,6 +299,10 @@ fn sweep(
     let base = scenario.variant("base")?;
     let manifest = Manifest::new(&plan, &path.display().to_string(), &text, &base, format, shard);
     let mut dir = SweepDir::open(&out, &plan, manifest, resume)?;
+    if dir.is_finished() {
+        writeln!(std::io::stdout(), "the sweep in {} is already finished; nothing to resume", out.display())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let done = dir.done()?;
     let todo: Vec<usize> =
         (0..plan.chunks()).filter(|c| shard.is_none_or(|[i, n]| c % n == i)).filter(|c| !done.contains(c)).collect();

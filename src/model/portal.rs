@@ -308,16 +308,9 @@ impl<'a> Portal<'a> {
         self.set_up_preexisting();
         self.schedule(0, Event::Release(0));
         self.schedule(0, Event::Tick(0));
-        if self.config.release.min_lead_days == 0 {
-            // Same-day booking: day 0's bands stop being bookable when they start, like
-            // every later day's (planned in `day_start`, which day 0 never goes through).
-            // Found by tests/model: day 0's started bands were still being booked.
-            for (s, service) in self.config.services.iter().enumerate() {
-                for (b, band) in service.bands.iter().enumerate() {
-                    self.schedule(band.start, Event::BandStart(s as u8, 0, b as u16));
-                }
-            }
-        }
+        // Day 0 never goes through `day_start`, which plans every later day's band starts.
+        // Found by tests/model: day 0's started bands were still being booked.
+        self.plan_band_starts(0, 0);
         self.schedule(DAY, Event::DayStart(1));
         for _ in 0..self.config.demand.initial_backlog {
             let k = self.portal_count;
@@ -466,15 +459,21 @@ impl<'a> Portal<'a> {
             self.schedule(instant, Event::Release(day));
         }
         self.schedule(instant, Event::Tick(day));
-        if self.config.release.min_lead_days == 0 {
-            // Same-day booking: each band stops being bookable when it starts.
-            for (s, service) in self.config.services.iter().enumerate() {
-                for (b, band) in service.bands.iter().enumerate() {
-                    self.schedule(now + band.start, Event::BandStart(s as u8, day, b as u16));
-                }
+        self.plan_band_starts(day, now);
+        self.schedule(now + DAY, Event::DayStart(day + 1));
+    }
+
+    /// With same-day booking, each band of `day` (starting at `midnight`) stops being
+    /// bookable when it starts; otherwise today is never bookable and nothing is planned.
+    fn plan_band_starts(&mut self, day: u32, midnight: Time) {
+        if self.config.release.min_lead_days > 0 {
+            return;
+        }
+        for (s, service) in self.config.services.iter().enumerate() {
+            for (b, band) in service.bands.iter().enumerate() {
+                self.schedule(midnight + band.start, Event::BandStart(s as u8, day, b as u16));
             }
         }
-        self.schedule(now + DAY, Event::DayStart(day + 1));
     }
 
     fn release(&mut self, day: u32, now: Time) {

@@ -163,12 +163,20 @@ impl<'a> SweepDir<'a> {
     ///
     /// The directory holds another sweep, or holds one and `resume` is off.
     pub fn open(dir: &Path, plan: &'a Plan, manifest: Manifest, resume: bool) -> Result<Self> {
-        fs::create_dir_all(dir.join(".chunks")).with_context(|| format!("cannot create {}", dir.display()))?;
+        let mut finished = false;
         if dir.join("manifest.json").exists() {
             let old = Manifest::read(dir)?;
+            finished = dir.join(format!("summary.{}", old.format.extension())).exists();
+            if !resume && finished {
+                bail!(
+                    "{} already holds a finished sweep of \"{}\": choose another --out, or delete it to run again",
+                    dir.display(),
+                    old.scenario
+                );
+            }
             if !resume {
                 bail!(
-                    "{} already holds a sweep of \"{}\": use --resume to finish it, or choose another --out",
+                    "{} already holds an unfinished sweep of \"{}\": use --resume to finish it, or choose another --out",
                     dir.display(),
                     old.scenario
                 );
@@ -182,7 +190,10 @@ impl<'a> SweepDir<'a> {
         } else if resume {
             bail!("{} holds no sweep to resume (no manifest.json)", dir.display());
         }
-        manifest.write(dir)?;
+        if !finished {
+            fs::create_dir_all(dir.join(".chunks")).with_context(|| format!("cannot create {}", dir.display()))?;
+            manifest.write(dir)?;
+        }
         Ok(Self { dir: dir.to_path_buf(), plan, manifest })
     }
 
@@ -193,6 +204,12 @@ impl<'a> SweepDir<'a> {
     /// The chunk folder cannot be listed.
     pub fn done(&self) -> Result<BTreeSet<usize>> {
         done_chunks(&self.dir)
+    }
+
+    /// Whether the final tables are already written (a finished sweep).
+    pub fn is_finished(&self) -> bool {
+        self.dir.join(format!("summary.{}", self.manifest.format.extension())).exists()
+            && !self.dir.join(".chunks").exists()
     }
 
     /// Assembles the final tables if every chunk is present; returns whether it did.

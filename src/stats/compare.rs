@@ -223,6 +223,9 @@ pub fn metric_info(name: &str) -> MetricInfo {
         // Slots should go to people, not to scripts that resell them.
         "bot_share_of_bookings" => ("share of bookings made by scripts", "share", L),
         "bot_advantage" => ("script advantage, booking share / party share", "ratio", L),
+        "book_days_mean_people" => ("mean time to first booking, people", "days", L),
+        "book_days_mean_bots" => ("mean time to first booking, scripts", "days", N),
+        "bot_book_speedup" => ("script speed-up, people's / scripts' time to booking", "ratio", L),
         "jain_book_days" => ("fairness of time to booking, Jain index (1 = equal)", "index", H),
         "queue_inversions" => ("bookings that overtook an earlier party", "bookings", L),
         "need_by_inversions" => ("bookings that overtook a more urgent party", "bookings", L),

@@ -58,6 +58,14 @@ pub struct Summary {
     pub bot_share_of_bookings: Option<f64>,
     /// That share over `bot_share`.
     pub bot_advantage: Option<f64>,
+    /// Mean arrival-to-first-booking time of counted people (not scripts) who booked, days.
+    pub book_days_mean_people: Option<f64>,
+    /// The same for automated parties.
+    pub book_days_mean_bots: Option<f64>,
+    /// People's mean time to first booking over scripts' (above 1: scripts book faster).
+    /// Unlike `bot_advantage`, it shows the scripts' edge even when nearly everyone
+    /// books eventually.
+    pub bot_book_speedup: Option<f64>,
     /// Jain's index of arrival-to-booking times of served parties.
     pub jain_book_days: Option<f64>,
     /// First-service bookings that overtook an earlier-looking party of no larger size.
@@ -145,6 +153,15 @@ pub fn summarize(run: &RunRecord) -> Summary {
         .filter_map(|p| p.first_booked.map(|s| to_days(s - p.arrival)))
         .collect();
     let served = lead.len() as u64;
+    let book_mean = |bot: bool| {
+        let xs: Vec<f64> = counted
+            .iter()
+            .filter(|p| p.attributes.bot == bot)
+            .filter_map(|p| p.first_booked.map(|s| to_days(s - p.arrival)))
+            .collect();
+        mean(&xs)
+    };
+    let (book_people, book_bots) = (book_mean(false), book_mean(true));
     let missed = counted.iter().filter(|p| p.served.is_some_and(|s| s > p.attributes.need_by)).count();
 
     let (lo, hi) = (run.warmup_days as usize, run.days as usize);
@@ -214,6 +231,9 @@ pub fn summarize(run: &RunRecord) -> Summary {
         reallocated: run.reallocated,
         bot_share_of_bookings,
         bot_advantage: bot_share_of_bookings.filter(|_| run.bot_share > 0.0).map(|s| s / run.bot_share),
+        book_days_mean_people: book_people,
+        book_days_mean_bots: book_bots,
+        bot_book_speedup: book_people.zip(book_bots).filter(|(_, b)| *b > 0.0).map(|(p, b)| p / b),
         jain_book_days: jain(&served_book),
         queue_inversions: run.queue_inversions,
         need_by_inversions: run.need_by_inversions,
@@ -310,6 +330,9 @@ impl Summary {
             ("reallocated", C(self.reallocated)),
             ("bot_share_of_bookings", R(self.bot_share_of_bookings)),
             ("bot_advantage", R(self.bot_advantage)),
+            ("book_days_mean_people", R(self.book_days_mean_people)),
+            ("book_days_mean_bots", R(self.book_days_mean_bots)),
+            ("bot_book_speedup", R(self.bot_book_speedup)),
             ("jain_book_days", R(self.jain_book_days)),
             ("queue_inversions", C(self.queue_inversions)),
             ("need_by_inversions", C(self.need_by_inversions)),

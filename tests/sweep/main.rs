@@ -66,6 +66,25 @@ fn sweep(t: &Temp, out: &str, extra: &[&str]) {
     assert!(status.success(), "sweep {extra:?} failed");
 }
 
+/// Starts a one-thread sweep of 130 replications per variant into `out` and returns once
+/// its first chunk is on disk (or after two minutes), with that chunk's path.
+fn start_and_await_first_chunk(t: &Temp, out: &Path, stderr: Stdio) -> (std::process::Child, PathBuf) {
+    let child = bin()
+        .arg("sweep")
+        .arg(t.path("scenario.toml"))
+        .args(["--replications", "130", "--threads", "1", "--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let first = out.join(".chunks/summary-000000.parquet");
+    let started = Instant::now();
+    while !first.exists() && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (child, first)
+}
+
 fn bytes(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -112,20 +131,8 @@ fn a_killed_sweep_resumes_to_identical_tables() {
     let t = Temp::new("resume");
     sweep(&t, "whole", &["--replications", "130", "--threads", "1"]);
     let out = t.path("killed");
-    let mut child = bin()
-        .arg("sweep")
-        .arg(t.path("scenario.toml"))
-        .args(["--replications", "130", "--threads", "1", "--out", out.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // Kill it (SIGKILL) as soon as the first chunk is on disk.
-    let first = out.join(".chunks/summary-000000.parquet");
-    let started = Instant::now();
-    while !first.exists() && started.elapsed() < Duration::from_secs(120) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let (mut child, first) = start_and_await_first_chunk(&t, &out, Stdio::null());
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(first.exists());
@@ -241,19 +248,7 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     let t = Temp::new("sigint");
     sweep(&t, "whole", &["--replications", "130", "--threads", "1"]);
     let out = t.path("interrupted");
-    let child = bin()
-        .arg("sweep")
-        .arg(t.path("scenario.toml"))
-        .args(["--replications", "130", "--threads", "1", "--out", out.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let first = out.join(".chunks/summary-000000.parquet");
-    let started = Instant::now();
-    while !first.exists() && started.elapsed() < Duration::from_secs(120) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let (child, _) = start_and_await_first_chunk(&t, &out, Stdio::piped());
     let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
@@ -266,4 +261,29 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     for table in ["summary.csv", "daily.csv"] {
         assert_eq!(bytes(&t.path("whole").join(table)), bytes(&out.join(table)), "{table}");
     }
+}
+
+#[test]
+fn a_finished_sweep_is_neither_rerun_nor_overwritten() {
+    let t = Temp::new("finished");
+    sweep(&t, "done", &["--replications", "3"]);
+    let before = bytes(&t.path("done/summary.csv"));
+    let again = bin()
+        .arg("sweep")
+        .arg(t.path("scenario.toml"))
+        .args(["--replications", "3", "--out", t.path("done").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("finished sweep"));
+    let resumed = bin()
+        .arg("sweep")
+        .arg(t.path("scenario.toml"))
+        .args(["--replications", "3", "--resume", "--out", t.path("done").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(resumed.status.success());
+    assert!(String::from_utf8_lossy(&resumed.stdout).contains("already finished"));
+    assert_eq!(bytes(&t.path("done/summary.csv")), before);
+    assert!(!t.path("done/.chunks").exists());
 }
