@@ -229,7 +229,7 @@ mod tests {
         let mut q = EventQueue::with_bucket_width(0, 100);
         // keys[i] = (time, rank, insertion number) of the event with payload i.
         let mut keys: Vec<(i64, u8, usize)> = Vec::new();
-        let mut schedule = |q: &mut EventQueue<usize>, keys: &mut Vec<(i64, u8, usize)>, t: i64, rank: u8| {
+        let schedule = |q: &mut EventQueue<usize>, keys: &mut Vec<(i64, u8, usize)>, t: i64, rank: u8| {
             let id = keys.len();
             keys.push((t, rank, id));
             q.schedule(t, rank, id).unwrap();
