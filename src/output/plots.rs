@@ -33,8 +33,9 @@ fn register_font() -> Result<()> {
 }
 
 /// Okabe and Ito's palette, distinguishable with the common colour-vision deficiencies
-/// (yellow left out: it vanishes on white).
-const PALETTE: [RGBColor; 7] = [
+/// (yellow left out: it vanishes on white), then five further dark, distinct colours so
+/// that up to twelve variants never share one.
+const PALETTE: [RGBColor; 12] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -42,6 +43,11 @@ const PALETTE: [RGBColor; 7] = [
     RGBColor(230, 159, 0),
     RGBColor(86, 180, 233),
     RGBColor(0, 0, 0),
+    RGBColor(153, 0, 0),
+    RGBColor(117, 112, 179),
+    RGBColor(140, 86, 75),
+    RGBColor(128, 128, 0),
+    RGBColor(127, 127, 127),
 ];
 
 fn color(i: usize) -> RGBColor {
@@ -83,7 +89,7 @@ impl Kind {
 
     fn size(self) -> (u32, u32) {
         match self {
-            Kind::Headline => (1400, 860),
+            Kind::Headline => (1400, 900),
             _ => (1100, 640),
         }
     }
@@ -258,6 +264,17 @@ impl Ranged for Categories {
     }
 }
 
+/// Variant labels shortened with an ellipsis where they would run into their neighbours
+/// on an x axis `width` pixels wide at font `size` (DejaVu Sans: about 0.6 em a character).
+fn fitted_labels(labels: &[String], width: u32, size: u32) -> Vec<String> {
+    let slot = f64::from(width) / labels.len().max(1) as f64;
+    let fits = ((0.95 * slot) / (0.6 * f64::from(size))).floor().max(4.0) as usize;
+    labels
+        .iter()
+        .map(|l| if l.chars().count() <= fits { l.clone() } else { l.chars().take(fits - 1).chain(['…']).collect() })
+        .collect()
+}
+
 fn category_label(labels: &[String], x: f64) -> String {
     let i = x.round();
     if (x - i).abs() < 1e-6 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
@@ -277,6 +294,7 @@ fn lead_time<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Inputs) -> D
     let top = values.iter().flatten().flatten().map(|e| e.interval().map_or(e.mean, |i| i.1)).fold(0.0, f64::max);
     // Room above the bars for the legend.
     let top = if top > 0.0 { top * 1.45 } else { 1.0 };
+    let labels = fitted_labels(&labels, root.dim_in_pixel().0.saturating_sub(120), 15);
     let mut chart = ChartBuilder::on(root)
         .caption("Lead time from arrival to appointment, by variant", (FAMILY, 26))
         .margin(20)
@@ -426,6 +444,15 @@ fn headline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Inputs) -> Dr
     let area = root.titled(&title, (FAMILY, 26))?;
     let labels = p.labels();
     let n = labels.len();
+    // A key under the panels: each variant's colour and full name (axis labels may be cut).
+    let height = area.dim_in_pixel().1;
+    let (area, key) = area.split_vertically(height.saturating_sub(36));
+    let mut x = 20;
+    for (i, label) in labels.iter().enumerate() {
+        key.draw(&Circle::new((x, 16), 6, color(i).filled()))?;
+        key.draw(&Text::new(label.clone(), (x + 12, 8), (FAMILY, 15)))?;
+        x += 12 + (label.chars().count() as f64 * 0.6 * 15.0) as i32 + 28;
+    }
     let baseline = p.comparison.cells.iter().position(|c| c.variant == p.comparison.baseline);
     let gridded = p.comparison.cells.iter().any(|c| !c.grid.is_empty());
     for (panel, metric) in area.split_evenly((2, 3)).iter().zip(HEADLINE) {
@@ -450,6 +477,7 @@ fn headline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Inputs) -> Dr
         };
         // Metrics that cannot be negative keep a floor at zero.
         let floor = if lo >= 0.0 { (lo - pad).max(0.0) } else { lo - pad };
+        let labels = fitted_labels(&labels, panel.dim_in_pixel().0.saturating_sub(94), 13);
         let mut chart = ChartBuilder::on(panel)
             .caption(&caption, (FAMILY, 16))
             .margin(12)
