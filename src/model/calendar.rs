@@ -213,11 +213,6 @@ impl Calendar {
         (0..self.bands.len()).map(|b| self.room(day, b)).sum()
     }
 
-    /// Slots per open day.
-    pub fn slots_per_day(&self) -> usize {
-        self.per_day
-    }
-
     /// The state of slot `i` of `band` on `day`.
     pub fn slot(&self, day: usize, band: usize, i: usize) -> Slot {
         self.slots[day * self.per_day + self.offsets[band] + i]

@@ -746,8 +746,8 @@ impl<'a> Portal<'a> {
 
     fn end_booking(&mut self, b: BookingId, end: BookingEnd, now: Time) {
         self.bookings[b as usize].end = Some((now, end));
-        let booking = self.bookings[b as usize].clone();
-        let (id, service, fate) = (booking.party, booking.service as usize, booking.fate);
+        let booking = &self.bookings[b as usize];
+        let (id, service, fate, placement) = (booking.party, booking.service as usize, booking.fate, booking.placement);
         match end {
             BookingEnd::AutoCancelled | BookingEnd::NoShow => {
                 unreachable!("auto-cancellations go to auto_cancel(); no-shows are decided at the appointment")
@@ -766,12 +766,12 @@ impl<'a> Portal<'a> {
             }
             BookingEnd::Attended if !fate.shows => {
                 self.bookings[b as usize].end = Some((now, BookingEnd::NoShow));
-                self.calendars[service].settle(&booking.placement, false);
+                self.calendars[service].settle(&placement, false);
                 self.parties[id as usize].no_shows += 1;
                 self.retry_or_lose(id, service, fate.rebooks, now);
             }
             BookingEnd::Attended => {
-                self.calendars[service].settle(&booking.placement, true);
+                self.calendars[service].settle(&placement, true);
                 if service == 0 && !fate.docs_ok {
                     self.parties[id as usize].doc_failures += 1;
                     self.start_looking(id, 0, now);

@@ -288,17 +288,6 @@ pub enum Metric {
     Day(Option<u32>),
 }
 
-impl Metric {
-    /// As a float, for averaging.
-    pub fn as_f64(self) -> Option<f64> {
-        match self {
-            Metric::Count(n) => Some(n as f64),
-            Metric::Real(x) => x,
-            Metric::Day(d) => d.map(f64::from),
-        }
-    }
-}
-
 impl Summary {
     /// Every metric with its column name, in table order.
     pub fn metrics(&self) -> Vec<(&'static str, Metric)> {
