@@ -7,9 +7,11 @@
 //! addresses, hash order or thread count.
 //!
 //! The queue is a calendar queue: events fall into buckets one bucket-width wide (a day
-//! by default). Only the current bucket is a binary heap; later buckets are unsorted
-//! vectors, heapified when the clock reaches them. A simulation that schedules many
-//! events weeks ahead (appointments, deadlines) thus pops from a small heap.
+//! by default). Later buckets are unsorted vectors; when the clock reaches a bucket it is
+//! sorted once, and events scheduled into the current bucket after that go to a small
+//! binary heap. A pop takes the earlier of the two heads. A simulation that schedules
+//! many events days or weeks ahead (appointments, deadlines) thus pays one sort per day
+//! for them instead of a heap operation each.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -54,6 +56,12 @@ impl<E> Ord for Entry<E> {
     }
 }
 
+impl<E> Entry<E> {
+    fn key(&self) -> (Time, u64) {
+        (self.time, self.order)
+    }
+}
+
 /// A priority queue of events with a clock that only moves forward.
 ///
 /// # Examples
@@ -73,8 +81,11 @@ impl<E> Ord for Entry<E> {
 #[derive(Debug)]
 pub struct EventQueue<E> {
     width: Time,
-    /// Index of the bucket the heap holds.
+    /// Index of the current bucket.
     bucket: i64,
+    /// The current bucket's events as they were when the clock reached it, latest first.
+    sorted: Vec<Entry<E>>,
+    /// Events scheduled into the current bucket since then.
     heap: BinaryHeap<Reverse<Entry<E>>>,
     /// Buckets `bucket + 1`, `bucket + 2`, ...
     ahead: VecDeque<Vec<Entry<E>>>,
@@ -98,6 +109,7 @@ impl<E> EventQueue<E> {
         Self {
             width,
             bucket: start.div_euclid(width),
+            sorted: Vec::new(),
             heap: BinaryHeap::new(),
             ahead: VecDeque::new(),
             far: BinaryHeap::new(),
@@ -157,7 +169,7 @@ impl<E> EventQueue<E> {
 
     /// Moves the clock's bucket forward to the next one holding events.
     fn advance(&mut self) {
-        while self.heap.is_empty() && self.len > 0 {
+        while self.sorted.is_empty() && self.heap.is_empty() && self.len > 0 {
             self.bucket += 1;
             let mut next = self.ahead.pop_front().unwrap_or_default();
             while self.far.peek().is_some_and(|Reverse(e)| e.time.div_euclid(self.width) <= self.bucket) {
@@ -172,22 +184,28 @@ impl<E> EventQueue<E> {
                         self.bucket = e.time.div_euclid(self.width) - 1;
                     }
                 }
+                self.ahead.push_back(next);
                 continue;
             }
-            // Reuse the heap's allocation for the new bucket.
-            let mut buffer = std::mem::take(&mut self.heap).into_vec();
-            buffer.extend(next.drain(..).map(Reverse));
-            self.heap = BinaryHeap::from(buffer);
-            self.ahead.push_back(next);
+            // Keys are unique (the sequence is), so an unstable sort is deterministic.
+            next.sort_unstable_by_key(|e| Reverse(e.key()));
+            // The emptied vector keeps its capacity for a later bucket.
+            self.ahead.push_back(std::mem::replace(&mut self.sorted, next));
         }
     }
 
     /// Removes the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        if self.heap.is_empty() {
+        if self.sorted.is_empty() && self.heap.is_empty() {
             self.advance();
         }
-        let Reverse(entry) = self.heap.pop()?;
+        let from_heap = match (self.sorted.last(), self.heap.peek()) {
+            (Some(a), Some(Reverse(b))) => b.key() < a.key(),
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (None, None) => return None,
+        };
+        let entry = if from_heap { self.heap.pop().expect("peeked").0 } else { self.sorted.pop().expect("looked") };
         self.len -= 1;
         self.now = entry.time;
         self.processed += 1;

@@ -61,64 +61,99 @@ pub struct DayTally {
     pub held: u64,
 }
 
-/// A max segment tree over days.
+/// The largest party: the index answers fit questions for 1 to this many slots.
+pub const MAX_PARTY: u32 = 5;
+
+/// A set of days as a bitmap, with one summary bit per word, so that "the first day
+/// `>= lo` in the set" costs a few word operations whatever the calendar's length.
+#[derive(Debug, Clone)]
+struct DaySet {
+    words: Vec<u64>,
+    /// Bit `w` of `summary[w / 64]` is set when `words[w]` is not zero.
+    summary: Vec<u64>,
+}
+
+impl DaySet {
+    fn new(days: usize) -> Self {
+        let words = days.div_ceil(64).max(1);
+        Self { words: vec![0; words], summary: vec![0; words.div_ceil(64)] }
+    }
+
+    fn insert(&mut self, day: usize) {
+        let w = day / 64;
+        self.words[w] |= 1 << (day % 64);
+        self.summary[w / 64] |= 1 << (w % 64);
+    }
+
+    fn remove(&mut self, day: usize) {
+        let w = day / 64;
+        self.words[w] &= !(1 << (day % 64));
+        if self.words[w] == 0 {
+            self.summary[w / 64] &= !(1 << (w % 64));
+        }
+    }
+
+    /// The first day `>= lo` in the set.
+    fn first_from(&self, lo: usize) -> Option<usize> {
+        let w = lo / 64;
+        let here = *self.words.get(w)? & (u64::MAX << (lo % 64));
+        if here != 0 {
+            return Some(w * 64 + here.trailing_zeros() as usize);
+        }
+        // The first non-empty word after `w`, through the summary.
+        let next = w + 1;
+        let mut s = next / 64;
+        let mut bits = self.summary.get(s)? & u64::MAX.checked_shl((next % 64) as u32).unwrap_or(0);
+        loop {
+            if bits != 0 {
+                let word = s * 64 + bits.trailing_zeros() as usize;
+                return Some(word * 64 + self.words[word].trailing_zeros() as usize);
+            }
+            s += 1;
+            bits = *self.summary.get(s)?;
+        }
+    }
+}
+
+/// For each day, the room that can be booked in one band (the largest bookable band
+/// room), indexed for "first day `>= lo` with room for `need`": one [`DaySet`] per party
+/// size, holding the days whose value is at least that size.
 #[derive(Debug, Clone)]
 struct RoomIndex {
-    size: usize,
-    tree: Vec<u32>,
+    value: Vec<u32>,
+    at_least: Vec<DaySet>,
 }
 
 impl RoomIndex {
     fn new(n: usize) -> Self {
-        let size = n.next_power_of_two().max(1);
-        Self { size, tree: vec![0; 2 * size] }
+        Self { value: vec![0; n], at_least: (0..MAX_PARTY).map(|_| DaySet::new(n)).collect() }
     }
 
-    fn set(&mut self, i: usize, value: u32) {
-        let mut p = i + self.size;
-        self.tree[p] = value;
-        while p > 1 {
-            p /= 2;
-            self.tree[p] = self.tree[2 * p].max(self.tree[2 * p + 1]);
+    fn set(&mut self, day: usize, value: u32) {
+        let old = std::mem::replace(&mut self.value[day], value);
+        let (lo, hi) = (old.min(value).min(MAX_PARTY), old.max(value).min(MAX_PARTY));
+        // Only the sizes between the old and the new value change membership.
+        for need in lo + 1..=hi {
+            let set = &mut self.at_least[need as usize - 1];
+            if value >= need { set.insert(day) } else { set.remove(day) }
         }
     }
 
     /// The first index `>= lo` whose value is `>= need`.
     fn first_at_least(&self, lo: usize, need: u32) -> Option<usize> {
-        if lo >= self.size || need == 0 {
-            return if need == 0 && lo < self.size { Some(lo) } else { None };
-        }
-        self.descend(1, 0, self.size, lo, need)
-    }
-
-    fn descend(&self, node: usize, l: usize, r: usize, lo: usize, need: u32) -> Option<usize> {
-        if r <= lo || self.tree[node] < need {
+        if lo >= self.value.len() {
             return None;
         }
-        if r - l == 1 {
-            return Some(l);
+        match need {
+            0 => Some(lo),
+            1..=MAX_PARTY => self.at_least[need as usize - 1].first_from(lo),
+            _ => (lo..self.value.len()).find(|&d| self.value[d] >= need),
         }
-        let m = (l + r) / 2;
-        self.descend(2 * node, l, m, lo, need).or_else(|| self.descend(2 * node + 1, m, r, lo, need))
     }
 
-    /// The maximum over indexes `>= lo`.
+    /// The maximum over indexes `>= lo`, capped at [`MAX_PARTY`].
     fn max_from(&self, lo: usize) -> u32 {
-        let (mut l, mut r) = (lo + self.size, 2 * self.size);
-        let mut best = 0;
-        while l < r {
-            if l & 1 == 1 {
-                best = best.max(self.tree[l]);
-                l += 1;
-            }
-            if r & 1 == 1 {
-                r -= 1;
-                best = best.max(self.tree[r]);
-            }
-            l /= 2;
-            r /= 2;
-        }
-        best
+        (1..=MAX_PARTY).rev().find(|&need| self.at_least[need as usize - 1].first_from(lo).is_some()).unwrap_or(0)
     }
 }
 
@@ -137,6 +172,8 @@ pub struct Calendar {
     /// Whether each (day, band) can still be booked: a band stops being bookable at its
     /// start time (this matters only when same-day booking is allowed).
     bookable: Vec<bool>,
+    /// Per (day, band): no slot below this index is free, so `take` starts looking there.
+    first_free: Vec<u32>,
     index: RoomIndex,
 }
 
@@ -168,6 +205,7 @@ impl Calendar {
             filled_at: vec![None; days],
             slots,
             bookable: vec![true; room.len()],
+            first_free: vec![0; room.len()],
             room,
             index: RoomIndex::new(days),
         }
@@ -250,7 +288,7 @@ impl Calendar {
         self.day_room(day)
     }
 
-    /// The largest party that fits somewhere on a released day `>= lo`.
+    /// The largest party (up to [`MAX_PARTY`]) that fits somewhere on a released day `>= lo`.
     pub fn max_fit(&self, lo: usize) -> u32 {
         if lo >= self.days() { 0 } else { self.index.max_from(lo) }
     }
@@ -282,19 +320,20 @@ impl Calendar {
     /// The caller has checked that the band has room.
     pub fn take(&mut self, day: usize, band: usize, size: u32, booking: BookingId, now: Time) -> (Placement, u32) {
         let base = day * self.per_day + self.offsets[band];
+        let cell = day * self.bands.len() + band;
         let mut placement = Placement { day: day as u32, band: band as u16, len: 0, slots: [0; 5] };
         let mut reused = 0;
-        for i in 0..self.bands[band].slots as usize {
-            if placement.len as u32 == size {
-                break;
-            }
+        let mut i = self.first_free[cell] as usize;
+        while (placement.len as u32) < size && i < self.bands[band].slots as usize {
             if let Slot::Free { ever_booked } = self.slots[base + i] {
                 reused += u32::from(ever_booked);
                 self.slots[base + i] = Slot::Held(booking);
                 placement.slots[placement.len as usize] = i as u32;
                 placement.len += 1;
             }
+            i += 1;
         }
+        self.first_free[cell] = i as u32;
         debug_assert_eq!(placement.len as u32, size, "take() without room");
         self.room[day * self.bands.len() + band] -= size;
         self.refresh(day);
@@ -307,10 +346,12 @@ impl Calendar {
     /// Frees a booking's slots.
     pub fn free(&mut self, p: &Placement) {
         let base = p.day as usize * self.per_day + self.offsets[p.band as usize];
+        let cell = p.day as usize * self.bands.len() + p.band as usize;
         for &i in p.slots() {
             self.slots[base + i as usize] = Slot::Free { ever_booked: true };
+            self.first_free[cell] = self.first_free[cell].min(i);
         }
-        self.room[p.day as usize * self.bands.len() + p.band as usize] += p.len as u32;
+        self.room[cell] += p.len as u32;
         self.refresh(p.day as usize);
     }
 
@@ -421,17 +462,29 @@ mod tests {
 
     #[test]
     fn room_index_matches_a_linear_scan() {
-        let mut idx = RoomIndex::new(37);
-        let values: Vec<u32> = (0..37).map(|i| (i * 7919 % 11) as u32).collect();
-        for (i, v) in values.iter().enumerate() {
-            idx.set(i, *v);
-        }
-        for lo in 0..37 {
-            assert_eq!(idx.max_from(lo), *values[lo..].iter().max().unwrap());
-            for need in 1..12 {
-                let expect = (lo..37).find(|&i| values[i] >= need);
-                assert_eq!(idx.first_at_least(lo, need), expect, "lo {lo} need {need}");
+        // Lengths around the bitmap's word and summary boundaries; values set, raised and
+        // lowered again in a seeded order.
+        for n in [1, 37, 64, 65, 200, 4097, 4200] {
+            let mut idx = RoomIndex::new(n);
+            let mut values = vec![0u32; n];
+            let mut state = 99u64 + n as u64;
+            for step in 0..3 * n {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let (i, v) = ((state >> 33) as usize % n, ((state >> 20) % 9) as u32);
+                let v = if step % 3 == 2 { 0 } else { v };
+                idx.set(i, v);
+                values[i] = v;
             }
+            let los: Vec<usize> = if n < 300 { (0..n).collect() } else { (0..n).step_by(61).chain([n - 1]).collect() };
+            for lo in los {
+                let max = values[lo..].iter().copied().max().unwrap_or(0);
+                assert_eq!(idx.max_from(lo), max.min(MAX_PARTY), "n {n} lo {lo}");
+                for need in 0..10 {
+                    let expect = (lo..n).find(|&i| values[i] >= need);
+                    assert_eq!(idx.first_at_least(lo, need), expect, "n {n} lo {lo} need {need}");
+                }
+            }
+            assert_eq!(idx.first_at_least(n, 1), None);
         }
     }
 }

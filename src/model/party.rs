@@ -170,7 +170,13 @@ pub struct Party {
     pub outcome: Outcome,
     /// When it ended (or the end of the run).
     pub outcome_at: Time,
-    pub(crate) behaviour: Stream,
+}
+
+impl Party {
+    /// The party's identity across policies: its kind and its number within the kind.
+    pub(crate) fn tag(&self) -> u64 {
+        self.kind.tag() << 40 | u64::from(self.index)
+    }
 }
 
 /// How a booking ended.
@@ -201,8 +207,9 @@ impl BookingEnd {
     }
 }
 
-/// What will happen to a booking, drawn when it is made: always the same draws in the
-/// same order, so a party's k-th booking has the same fate under every policy.
+/// What will happen to a booking, drawn when it is made from the party's behaviour
+/// sub-stream for its k-th booking, so a party's k-th booking has the same fate under
+/// every policy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fate {
     /// Confirms at all.

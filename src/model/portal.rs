@@ -6,16 +6,16 @@
 //! scheduled: day start (close yesterday's slots) → a band's start (it stops being
 //! bookable; only with same-day booking) → release → the policy's daily instant
 //! (lottery draws) → booking outcomes (auto-cancellations, voluntary cancellations,
-//! detections, appointments) → passport ready → arrivals → giving up → bookings by the
+//! detections, and a band's appointments, which run in slot order) → passport ready → arrivals → giving up → bookings by the
 //! allocation policy.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use crate::engine::time::{day_of, day_start, seconds};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 
-use super::calendar::{BookingId, Calendar, DayTally};
+use super::calendar::{BookingId, Calendar, DayTally, Slot};
 use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
 use super::party::{Attributes, Booking, BookingEnd, Fate, Outcome, Party, PartyId, PartyKind, Stage};
@@ -32,6 +32,9 @@ enum Event {
     GiveUp(PartyId, u32),
     Wake(u8),
     BandStart(u8, u32, u16),
+    /// The appointments of a band begin: every booking still holding its slots is attended
+    /// (or missed). One event per band and day instead of one per booking.
+    Appointments(u8, u32, u16),
 }
 
 impl Event {
@@ -41,7 +44,7 @@ impl Event {
             Event::BandStart(..) => 1,
             Event::Release(_) => 2,
             Event::Tick(_) => 3,
-            Event::BookingEnd(..) => 4,
+            Event::BookingEnd(..) | Event::Appointments(..) => 4,
             Event::Ready(_) => 5,
             Event::Arrival(_) => 6,
             Event::GiveUp(..) => 7,
@@ -148,22 +151,24 @@ struct Portal<'a> {
     bookings: Vec<Booking>,
     arrivals: Vec<Time>,
     portal_count: u32,
-    legacy_queue: std::collections::VecDeque<PartyId>,
+    legacy_queue: VecDeque<PartyId>,
     legacy_order: Vec<u32>,
     legacy_drained_day: Option<u32>,
     daily: Vec<DailyRow>,
     today: DailyRow,
     day_tallies: Vec<Option<DayTally>>,
     reallocated: u64,
-    /// Parties that started looking for the first service, by size - 1, as min-heaps
-    /// keyed by (since, id) and by (need-by, since, id), for the inversion counts. Entries
-    /// of parties no longer looking (or looking again since) are dropped when they reach
-    /// the top.
-    looking_by_since: [BinaryHeap<Reverse<(Time, PartyId)>>; 5],
+    /// Parties that started looking for the first service, by size - 1, for the inversion
+    /// counts: in the order they started (which is the order of `since`, as the clock only
+    /// moves forward), and as min-heaps keyed by (need-by, since, id). Entries of parties
+    /// no longer looking (or looking again since) are dropped when they reach the front.
+    looking_by_since: [VecDeque<(Time, PartyId)>; 5],
     looking_by_need: [BinaryHeap<Reverse<(Time, Time, PartyId)>>; 5],
     queue_inversions: u64,
     need_by_inversions: u64,
     end: Time,
+    /// A reusable buffer of booking ids.
+    scratch: Vec<BookingId>,
 }
 
 impl<'a> Portal<'a> {
@@ -204,6 +209,7 @@ impl<'a> Portal<'a> {
             queue_inversions: 0,
             need_by_inversions: 0,
             end: day_start(i64::from(config.days)),
+            scratch: Vec::new(),
         }
     }
 
@@ -227,7 +233,6 @@ impl<'a> Portal<'a> {
     // ----- set-up -------------------------------------------------------------------
 
     fn add_party(&mut self, kind: PartyKind, index: u32, arrival: Time, may_be_bot: bool) -> PartyId {
-        let tag = kind.tag() << 40 | u64::from(index);
         let purpose = match kind {
             PartyKind::Portal => Purpose::PartyAttributes,
             PartyKind::Legacy => Purpose::LegacyParty,
@@ -258,7 +263,6 @@ impl<'a> Portal<'a> {
             completed: None,
             outcome: Outcome::Waiting,
             outcome_at: arrival,
-            behaviour: self.streams.stream(Purpose::PartyBehaviour, tag),
         });
         id
     }
@@ -311,6 +315,7 @@ impl<'a> Portal<'a> {
         // Day 0 never goes through `day_start`, which plans every later day's band starts.
         // Found by tests/model: day 0's started bands were still being booked.
         self.plan_band_starts(0, 0);
+        self.plan_appointments(0, 0);
         self.schedule(DAY, Event::DayStart(1));
         for _ in 0..self.config.demand.initial_backlog {
             let k = self.portal_count;
@@ -366,6 +371,7 @@ impl<'a> Portal<'a> {
                     p.outcome_at = now;
                 }
             }
+            Event::Appointments(s, day, band) => self.appointments(s as usize, day as usize, band as usize, now),
             Event::BandStart(s, day, band) => {
                 self.calendars[s as usize].close_band(day as usize, band as usize);
                 self.dirty[s as usize] = true;
@@ -460,7 +466,42 @@ impl<'a> Portal<'a> {
         }
         self.schedule(instant, Event::Tick(day));
         self.plan_band_starts(day, now);
+        self.plan_appointments(day, now);
         self.schedule(now + DAY, Event::DayStart(day + 1));
+    }
+
+    /// Plans the start of every band's appointments on `day` (starting at `midnight`), in
+    /// every service, on open days within the run.
+    fn plan_appointments(&mut self, day: u32, midnight: Time) {
+        for (s, service) in self.config.services.iter().enumerate() {
+            if !self.calendars[s].is_open(day as usize) {
+                continue;
+            }
+            for (b, band) in service.bands.iter().enumerate() {
+                if midnight + band.start < self.end {
+                    self.schedule(midnight + band.start, Event::Appointments(s as u8, day, b as u16));
+                }
+            }
+        }
+    }
+
+    /// A band's appointments begin: the bookings still holding slots in it end, in the
+    /// order of their first slot.
+    fn appointments(&mut self, service: usize, day: usize, band: usize, now: Time) {
+        let mut held = std::mem::take(&mut self.scratch);
+        held.clear();
+        let cal = &self.calendars[service];
+        for i in 0..cal.bands()[band].slots as usize {
+            if let Slot::Held(b) = cal.slot(day, band, i)
+                && self.bookings[b as usize].placement.slots[0] == i as u32
+            {
+                held.push(b);
+            }
+        }
+        for &b in &held {
+            self.end_booking(b, BookingEnd::Attended, now);
+        }
+        self.scratch = held;
     }
 
     /// With same-day booking, each band of `day` (starting at `midnight`) stops being
@@ -544,7 +585,7 @@ impl<'a> Portal<'a> {
         self.dirty[service] = true;
         if service == 0 {
             let s = w.size as usize - 1;
-            self.looking_by_since[s].push(Reverse((w.since, id)));
+            self.looking_by_since[s].push_back((w.since, id));
             self.looking_by_need[s].push(Reverse((w.need_by, w.since, id)));
             if let Some(patience) = patience {
                 self.schedule(now.saturating_add(patience), Event::GiveUp(id, generation));
@@ -594,11 +635,11 @@ impl<'a> Portal<'a> {
     /// When the longest-looking party of size `s + 1` started looking (the one booking now
     /// included: it has not left its stage yet).
     fn earliest_looking(&mut self, s: usize) -> Option<Time> {
-        while let Some(&Reverse((since, id))) = self.looking_by_since[s].peek() {
+        while let Some(&(since, id)) = self.looking_by_since[s].front() {
             if self.still_looking(id, since) {
                 return Some(since);
             }
-            self.looking_by_since[s].pop();
+            self.looking_by_since[s].pop_front();
         }
         None
     }
@@ -645,8 +686,9 @@ impl<'a> Portal<'a> {
         let behaviour = &self.config.behaviour;
         let party = &mut self.parties[id as usize];
         let bot = party.attributes.bot;
-        // The fate: always these eight draws in this order.
-        let rng = &mut party.behaviour;
+        // The fate: always these eight draws in this order, from the sub-stream of this
+        // party's k-th booking.
+        let rng = &mut self.streams.substream(Purpose::PartyBehaviour, party.tag(), u64::from(party.bookings));
         let fate = Fate {
             confirms: rng.bernoulli(if bot { behaviour.bot_confirm_prob } else { behaviour.confirm_prob }),
             confirm_delay: seconds(rng.exponential(behaviour.confirm_delay)),
@@ -729,7 +771,8 @@ impl<'a> Portal<'a> {
             fate,
         });
         self.dirty[service] = true;
-        if end.0 < self.end {
+        // An appointment kept to the end is met by its band's `Appointments` event.
+        if end.1 != BookingEnd::Attended && end.0 < self.end {
             self.schedule(end.0, Event::BookingEnd(b, end.1));
         }
     }

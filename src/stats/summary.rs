@@ -105,7 +105,7 @@ fn mean(xs: &[f64]) -> Option<f64> {
 }
 
 fn sorted(mut xs: Vec<f64>) -> Vec<f64> {
-    xs.sort_by(f64::total_cmp);
+    xs.sort_unstable_by(f64::total_cmp);
     xs
 }
 

@@ -32,6 +32,9 @@ pub struct Fcfs {
     /// All waiting watchers: pool `size - 1`, to start each round.
     watchers: Pools,
     waiting: usize,
+    /// Checking rate of the parties of each size (people, scripts, then watchers in the
+    /// round), kept up to date on every change.
+    rates: [f64; 5],
     /// The pending draw: the total rate it was drawn at, and the instant drawn. While the
     /// rate is unchanged the draw stays valid (memorylessness), so it is kept.
     pending: Option<(f64, Time)>,
@@ -48,8 +51,15 @@ impl Fcfs {
             round: Pools::new(5),
             watchers: Pools::new(5),
             waiting: 0,
+            rates: [0.0; 5],
             pending: None,
         }
+    }
+
+    fn refresh_rate(&mut self, s: usize) {
+        self.rates[s] = self.checkers.len(s) as f64 * self.human_rate
+            + self.checkers.len(5 + s) as f64 * self.bot_rate
+            + self.round.len(s) as f64 * self.watch_rate;
     }
 
     fn sizes(max_fit: u32) -> usize {
@@ -57,14 +67,7 @@ impl Fcfs {
     }
 
     fn total_rate(&self, max_fit: u32) -> f64 {
-        let n = Self::sizes(max_fit);
-        (0..n)
-            .map(|s| {
-                self.checkers.len(s) as f64 * self.human_rate
-                    + self.checkers.len(5 + s) as f64 * self.bot_rate
-                    + self.round.len(s) as f64 * self.watch_rate
-            })
-            .sum()
+        self.rates[..Self::sizes(max_fit)].iter().sum()
     }
 }
 
@@ -76,6 +79,7 @@ impl Policy for Fcfs {
             self.watchers.insert(s, w.id);
         }
         self.waiting += 1;
+        self.refresh_rate(s);
     }
 
     fn leave(&mut self, w: &Waiter) {
@@ -84,6 +88,7 @@ impl Policy for Fcfs {
         }
         self.watchers.remove(w.id);
         self.round.remove(w.id);
+        self.refresh_rate((w.size as usize).clamp(1, 5) - 1);
     }
 
     fn on_release(&mut self, _now: Time) {
@@ -92,6 +97,7 @@ impl Policy for Fcfs {
             for i in 0..self.watchers.len(s) {
                 self.round.insert(s, self.watchers.get(s, i));
             }
+            self.refresh_rate(s);
         }
     }
 
@@ -138,10 +144,11 @@ impl Policy for Fcfs {
                 u -= weight;
             }
         }
-        let (_, class, id) = chosen?;
+        let (s, class, id) = chosen?;
         if class == 2 {
             // The watcher has made its post-release check.
             self.round.remove(id);
+            self.refresh_rate(s);
         }
         Some(id)
     }
