@@ -194,22 +194,49 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Removes the next event and advances the clock to its time.
-    pub fn pop(&mut self) -> Option<(Time, E)> {
+    /// Whether the next event comes from the heap (events scheduled into the current
+    /// bucket after it opened) rather than the sorted bucket; `None` if there is none.
+    fn next_from_heap(&mut self) -> Option<bool> {
         if self.sorted.is_empty() && self.heap.is_empty() {
             self.advance();
         }
-        let from_heap = match (self.sorted.last(), self.heap.peek()) {
-            (Some(a), Some(Reverse(b))) => b.key() < a.key(),
-            (None, Some(_)) => true,
-            (Some(_), None) => false,
-            (None, None) => return None,
-        };
-        let entry = if from_heap { self.heap.pop().expect("peeked").0 } else { self.sorted.pop().expect("looked") };
+        match (self.sorted.last(), self.heap.peek()) {
+            (Some(a), Some(Reverse(b))) => Some(b.key() < a.key()),
+            (None, Some(_)) => Some(true),
+            (Some(_), None) => Some(false),
+            (None, None) => None,
+        }
+    }
+
+    /// The instant and rank of the next event, without removing it.
+    pub fn peek(&mut self) -> Option<(Time, u8)> {
+        let entry = if self.next_from_heap()? { &self.heap.peek()?.0 } else { self.sorted.last()? };
+        Some((entry.time, (entry.order >> 56) as u8))
+    }
+
+    /// Removes the next event and advances the clock to its time.
+    pub fn pop(&mut self) -> Option<(Time, E)> {
+        let entry = if self.next_from_heap()? { self.heap.pop()?.0 } else { self.sorted.pop()? };
         self.len -= 1;
         self.now = entry.time;
         self.processed += 1;
         Some((entry.time, entry.event))
+    }
+
+    /// Moves the clock to `at` for something that happens outside the queue (a source
+    /// with a single pending instant, merged by the caller by `(time, rank)`).
+    ///
+    /// # Errors
+    ///
+    /// [`ScheduleError`] if `at` is before the current instant. The caller must not
+    /// move the clock past a queued event; debug builds check this.
+    pub fn advance_to(&mut self, at: Time) -> Result<(), ScheduleError> {
+        if at < self.now {
+            return Err(ScheduleError { at, now: self.now });
+        }
+        debug_assert!(self.peek().is_none_or(|(t, _)| t >= at), "the clock would pass a queued event");
+        self.now = at;
+        Ok(())
     }
 }
 
@@ -272,6 +299,25 @@ mod tests {
         }
         assert_eq!(popped.len(), want.len());
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn peek_shows_the_next_pop_and_the_clock_can_move_between_events() {
+        let mut q = EventQueue::new(0);
+        q.schedule(3 * DAY, 2, "c").unwrap();
+        q.schedule(10, 5, "a").unwrap();
+        assert_eq!(q.peek(), Some((10, 5)));
+        assert_eq!(q.pop(), Some((10, "a")));
+        assert_eq!(q.peek(), Some((3 * DAY, 2)));
+        q.advance_to(2 * DAY).unwrap();
+        assert_eq!(q.now(), 2 * DAY);
+        // Scheduled after the queue looked ahead to day 3: still popped first.
+        q.schedule(2 * DAY + 5, 0, "b").unwrap();
+        assert_eq!(q.peek(), Some((2 * DAY + 5, 0)));
+        assert_eq!(q.pop(), Some((2 * DAY + 5, "b")));
+        assert!(q.advance_to(DAY).is_err());
+        assert_eq!(q.pop(), Some((3 * DAY, "c")));
+        assert_eq!(q.peek(), None);
     }
 
     #[test]

@@ -28,9 +28,7 @@ enum Event {
     Tick(u32),
     BookingEnd(BookingId, BookingEnd),
     Ready(PartyId),
-    Arrival(u32),
     GiveUp(PartyId, u32),
-    Wake(u8),
     BandStart(u8, u32, u16),
     /// The appointments of a band begin: every booking still holding its slots is attended
     /// (or missed). One event per band and day instead of one per booking.
@@ -46,11 +44,23 @@ impl Event {
             Event::Tick(_) => 3,
             Event::BookingEnd(..) | Event::Appointments(..) => 4,
             Event::Ready(_) => 5,
-            Event::Arrival(_) => 6,
             Event::GiveUp(..) => 7,
-            Event::Wake(..) => 8,
         }
     }
+}
+
+/// Rank of an arrival. Arrivals are not queued: the next one is kept apart and merged
+/// with the queue by `(time, rank)`.
+const RANK_ARRIVAL: u8 = 6;
+/// Rank of a policy's booking instant, kept apart like arrivals (one per service).
+const RANK_WAKE: u8 = 8;
+
+/// Where the next thing to happen comes from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Queue,
+    Arrival,
+    Wake(usize),
 }
 
 /// One row of the daily table (first service).
@@ -141,15 +151,16 @@ struct Portal<'a> {
     policies: Vec<Box<dyn Policy>>,
     policy_rng: Vec<Stream>,
     release_rng: Stream,
-    /// Per service: the instant the policy wants to book next, if any.
+    /// Per service: the instant the policy books next, if any.
     wake_at: Vec<Option<Time>>,
-    /// Per service: instants of the wake-up events in the queue (a stale one that fires
-    /// early re-queues the wanted instant), so that at most the needed events are queued.
-    wakes_queued: Vec<BinaryHeap<Reverse<Time>>>,
     dirty: Vec<bool>,
     parties: Vec<Party>,
     bookings: Vec<Booking>,
     arrivals: Vec<Time>,
+    /// Index in `arrivals` of the next arrival.
+    next_arrival: usize,
+    /// Arrivals and policy bookings handled (they do not pass through the queue).
+    unqueued_events: u64,
     portal_count: u32,
     legacy_queue: VecDeque<PartyId>,
     legacy_order: Vec<u32>,
@@ -169,6 +180,10 @@ struct Portal<'a> {
     end: Time,
     /// A reusable buffer of booking ids.
     scratch: Vec<BookingId>,
+    /// Give-up deadlines by run day: (instant, party, patience generation). Most parties
+    /// book before their patience runs out, so a deadline enters the event queue only on
+    /// its day, and only if the party is still looking then.
+    give_ups: Vec<Vec<(Time, PartyId, u32)>>,
 }
 
 impl<'a> Portal<'a> {
@@ -191,11 +206,12 @@ impl<'a> Portal<'a> {
             policy_rng: (0..n).map(|s| streams.stream(Purpose::Policy, s as u64)).collect(),
             release_rng: streams.stream(Purpose::Release, 0),
             wake_at: vec![None; n],
-            wakes_queued: vec![BinaryHeap::new(); n],
             dirty: vec![false; n],
             parties: Vec::with_capacity(expected_parties),
             bookings: Vec::with_capacity(expected_parties * 2),
             arrivals,
+            next_arrival: 0,
+            unqueued_events: 0,
             portal_count: 0,
             legacy_queue: Default::default(),
             legacy_order: Vec::new(),
@@ -210,6 +226,7 @@ impl<'a> Portal<'a> {
             need_by_inversions: 0,
             end: day_start(i64::from(config.days)),
             scratch: Vec::new(),
+            give_ups: vec![Vec::new(); config.days as usize],
         }
     }
 
@@ -323,20 +340,70 @@ impl<'a> Portal<'a> {
             let id = self.add_party(PartyKind::Portal, k, 0, true);
             self.start_looking(id, 0, 0);
         }
-        if let Some(&t) = self.arrivals.first() {
-            self.schedule(t, Event::Arrival(0));
-        }
         self.settle();
-        // The day start at `end` has the lowest rank, so it is the first event popped at
+        // The day start at `end` has the lowest rank, so it is the first event handled at
         // that instant: it closes the last day, and the run stops there.
-        while let Some((now, event)) = self.queue.pop() {
-            self.handle(now, event);
+        while let Some((now, source)) = self.next_source() {
+            match source {
+                Source::Queue => {
+                    let (now, event) = self.queue.pop().expect("peeked");
+                    self.handle(now, event);
+                }
+                Source::Arrival => {
+                    self.queue.advance_to(now).expect("arrivals are sorted and not before now");
+                    self.unqueued_events += 1;
+                    self.arrive(now);
+                }
+                Source::Wake(s) => {
+                    self.queue.advance_to(now).expect("a policy's instant is not before now");
+                    self.unqueued_events += 1;
+                    self.wake(s, now);
+                }
+            }
             if now >= self.end {
                 break;
             }
             self.settle();
         }
         self.finish()
+    }
+
+    /// The next thing to happen, by `(time, rank)`: the queue's next event, the next
+    /// arrival, or a policy's booking instant (services in order).
+    fn next_source(&mut self) -> Option<(Time, Source)> {
+        let mut best = self.queue.peek().map(|key| (key, Source::Queue));
+        let mut consider = |key: (Time, u8), source: Source| {
+            if best.is_none_or(|(k, _)| key < k) {
+                best = Some((key, source));
+            }
+        };
+        if let Some(&t) = self.arrivals.get(self.next_arrival) {
+            consider((t, RANK_ARRIVAL), Source::Arrival);
+        }
+        for (s, at) in self.wake_at.iter().enumerate() {
+            if let Some(t) = *at {
+                consider((t, RANK_WAKE), Source::Wake(s));
+            }
+        }
+        best.map(|((t, _), source)| (t, source))
+    }
+
+    fn arrive(&mut self, now: Time) {
+        self.next_arrival += 1;
+        let k = self.portal_count;
+        self.portal_count += 1;
+        let id = self.add_party(PartyKind::Portal, k, now, true);
+        self.start_looking(id, 0, now);
+    }
+
+    /// Service `s`'s policy books at the instant it named, nothing having changed since.
+    fn wake(&mut self, s: usize, now: Time) {
+        self.wake_at[s] = None;
+        let max_fit = self.calendars[s].max_fit(self.min_bookable_day(now));
+        if let Some(id) = self.policies[s].pick(now, max_fit, &mut self.policy_rng[s]) {
+            self.book(id, s, now);
+        }
+        self.dirty[s] = true;
     }
 
     fn handle(&mut self, now: Time, event: Event) {
@@ -352,15 +419,6 @@ impl<'a> Portal<'a> {
             Event::BookingEnd(b, BookingEnd::AutoCancelled) => self.auto_cancel(b, now),
             Event::BookingEnd(b, end) => self.end_booking(b, end, now),
             Event::Ready(id) => self.passport_ready(id, now),
-            Event::Arrival(i) => {
-                let k = self.portal_count;
-                self.portal_count += 1;
-                let id = self.add_party(PartyKind::Portal, k, now, true);
-                self.start_looking(id, 0, now);
-                if let Some(&t) = self.arrivals.get(i as usize + 1) {
-                    self.schedule(t, Event::Arrival(i + 1));
-                }
-            }
             Event::GiveUp(id, generation) => {
                 let p = &self.parties[id as usize];
                 if p.patience_generation == generation && p.stage == Stage::Looking(0) {
@@ -375,22 +433,6 @@ impl<'a> Portal<'a> {
             Event::BandStart(s, day, band) => {
                 self.calendars[s as usize].close_band(day as usize, band as usize);
                 self.dirty[s as usize] = true;
-            }
-            Event::Wake(s) => {
-                let s = s as usize;
-                self.wakes_queued[s].pop();
-                match self.wake_at[s] {
-                    Some(t) if t == now => {
-                        self.wake_at[s] = None;
-                        let max_fit = self.calendars[s].max_fit(self.min_bookable_day(now));
-                        if let Some(id) = self.policies[s].pick(now, max_fit, &mut self.policy_rng[s]) {
-                            self.book(id, s, now);
-                        }
-                        self.dirty[s] = true;
-                    }
-                    Some(t) if t > now => self.queue_wake(s, t),
-                    _ => {}
-                }
             }
         }
     }
@@ -412,20 +454,10 @@ impl<'a> Portal<'a> {
                     }
                     Next::At(t) => {
                         self.wake_at[s] = Some(t);
-                        self.queue_wake(s, t);
                         break;
                     }
                 }
             }
-        }
-    }
-
-    /// Makes sure a wake-up event for service `s` fires at or before `t`: if one is
-    /// already queued no later than `t`, it will re-queue `t` when it fires.
-    fn queue_wake(&mut self, s: usize, t: Time) {
-        if self.wakes_queued[s].peek().is_none_or(|Reverse(q)| *q > t) {
-            self.wakes_queued[s].push(Reverse(t));
-            self.schedule(t, Event::Wake(s as u8));
         }
     }
 
@@ -467,6 +499,12 @@ impl<'a> Portal<'a> {
         self.schedule(instant, Event::Tick(day));
         self.plan_band_starts(day, now);
         self.plan_appointments(day, now);
+        for (deadline, id, generation) in std::mem::take(&mut self.give_ups[day as usize]) {
+            let p = &self.parties[id as usize];
+            if p.patience_generation == generation && p.stage == Stage::Looking(0) {
+                self.schedule(deadline, Event::GiveUp(id, generation));
+            }
+        }
         self.schedule(now + DAY, Event::DayStart(day + 1));
     }
 
@@ -588,7 +626,13 @@ impl<'a> Portal<'a> {
             self.looking_by_since[s].push_back((w.since, id));
             self.looking_by_need[s].push(Reverse((w.need_by, w.since, id)));
             if let Some(patience) = patience {
-                self.schedule(now.saturating_add(patience), Event::GiveUp(id, generation));
+                let deadline = now.saturating_add(patience);
+                if deadline < day_start(day_of(now) + 1) {
+                    // Today's deadlines were already queued by the day's start.
+                    self.schedule(deadline, Event::GiveUp(id, generation));
+                } else if deadline < self.end {
+                    self.give_ups[day_of(deadline) as usize].push((deadline, id, generation));
+                }
             }
         }
     }
@@ -892,7 +936,7 @@ impl<'a> Portal<'a> {
             days: self.config.days,
             warmup_days: self.config.demand.warmup_days,
             bot_share: self.config.behaviour.bot_share,
-            events: self.queue.processed(),
+            events: self.queue.processed() + self.unqueued_events,
             parties: self.parties,
             bookings: self.bookings,
             daily: self.daily,
