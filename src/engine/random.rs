@@ -15,6 +15,7 @@
 //! implementation here is checked against NumPy's output.
 
 use rand::{RngExt, TryRng};
+use rand_distr::{Distribution, Exp1};
 
 /// What a stream is for. The numeric value is part of the stream's derivation: never
 /// renumber a purpose, or every seed's results change.
@@ -55,26 +56,51 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+const PHILOX_M0: u64 = 0xD2E7_470E_E14C_6C93;
+const PHILOX_M1: u64 = 0xCA5A_8263_9512_1157;
+const PHILOX_W0: u64 = 0x9E37_79B9_7F4A_7C15;
+const PHILOX_W1: u64 = 0xBB67_AE85_84CA_A73B;
+
+/// One Philox round on a counter block.
+#[inline(always)]
+fn philox_round([c0, c1, c2, c3]: [u64; 4], [k0, k1]: [u64; 2]) -> [u64; 4] {
+    let p0 = u128::from(PHILOX_M0) * u128::from(c0);
+    let p1 = u128::from(PHILOX_M1) * u128::from(c2);
+    let (hi0, lo0) = ((p0 >> 64) as u64, p0 as u64);
+    let (hi1, lo1) = ((p1 >> 64) as u64, p1 as u64);
+    [hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0]
+}
+
 /// The Philox4x64 block function with 10 rounds: 256 random bits from a counter and key.
+#[cfg(test)]
 fn philox4x64_10(counter: [u64; 4], key: [u64; 2]) -> [u64; 4] {
-    const M0: u64 = 0xD2E7_470E_E14C_6C93;
-    const M1: u64 = 0xCA5A_8263_9512_1157;
-    const W0: u64 = 0x9E37_79B9_7F4A_7C15;
-    const W1: u64 = 0xBB67_AE85_84CA_A73B;
-    let [mut c0, mut c1, mut c2, mut c3] = counter;
-    let [mut k0, mut k1] = key;
+    let (mut c, mut k) = (counter, key);
     for round in 0..10 {
         if round > 0 {
-            k0 = k0.wrapping_add(W0);
-            k1 = k1.wrapping_add(W1);
+            k = [k[0].wrapping_add(PHILOX_W0), k[1].wrapping_add(PHILOX_W1)];
         }
-        let p0 = u128::from(M0) * u128::from(c0);
-        let p1 = u128::from(M1) * u128::from(c2);
-        let (hi0, lo0) = ((p0 >> 64) as u64, p0 as u64);
-        let (hi1, lo1) = ((p1 >> 64) as u64, p1 as u64);
-        (c0, c1, c2, c3) = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0);
+        c = philox_round(c, k);
     }
-    [c0, c1, c2, c3]
+    c
+}
+
+/// Two consecutive Philox4x64-10 blocks (counters `n` and `n + 1` in the first word),
+/// computed together: the two multiply chains interleave, so two blocks take about the
+/// time of one.
+#[inline]
+fn philox4x64_10_pair(counter: [u64; 4], key: [u64; 2]) -> [u64; 8] {
+    let mut a = counter;
+    let mut b = counter;
+    b[0] = b[0].wrapping_add(1);
+    let mut k = key;
+    for round in 0..10 {
+        if round > 0 {
+            k = [k[0].wrapping_add(PHILOX_W0), k[1].wrapping_add(PHILOX_W1)];
+        }
+        a = philox_round(a, k);
+        b = philox_round(b, k);
+    }
+    [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
 }
 
 impl Streams {
@@ -91,7 +117,7 @@ impl Streams {
     /// Sub-stream `sub` of the stream for `purpose` and `index` (a party's k-th booking,
     /// say): independent of the stream itself and of every other sub-stream.
     pub fn substream(&self, purpose: Purpose, index: u64, sub: u64) -> Stream {
-        Stream { key: self.key, counter: [0, index, purpose as u64, sub], buffer: [0; 4], used: 4 }
+        Stream { key: self.key, counter: [0, index, purpose as u64, sub], buffer: [0; 8], used: 8 }
     }
 }
 
@@ -101,16 +127,17 @@ pub struct Stream {
     key: [u64; 2],
     /// The next block's counter: block number, index, purpose, sub-stream.
     counter: [u64; 4],
-    buffer: [u64; 4],
+    /// Two blocks at a time.
+    buffer: [u64; 8],
     /// Words of `buffer` already handed out.
     used: u8,
 }
 
 impl Stream {
     fn next_word(&mut self) -> u64 {
-        if self.used == 4 {
-            self.buffer = philox4x64_10(self.counter, self.key);
-            self.counter[0] = self.counter[0].wrapping_add(1);
+        if self.used == 8 {
+            self.buffer = philox4x64_10_pair(self.counter, self.key);
+            self.counter[0] = self.counter[0].wrapping_add(2);
             self.used = 0;
         }
         let word = self.buffer[self.used as usize];
@@ -151,13 +178,14 @@ impl Stream {
         self.uniform() < p
     }
 
-    /// Exponential with mean `mean` (any unit); `mean <= 0` gives 0.
+    /// Exponential with mean `mean` (any unit); `mean <= 0` gives 0. Drawn by the
+    /// ziggurat method (`rand_distr::Exp1`): one word and no logarithm, nearly always.
     pub fn exponential(&mut self, mean: f64) -> f64 {
         if mean <= 0.0 {
             return 0.0;
         }
-        // 1 - u is in (0, 1], so the logarithm is finite.
-        -(1.0 - self.uniform()).ln() * mean
+        let x: f64 = Exp1.sample(self);
+        x * mean
     }
 
     /// Uniform integer in `lo..=hi`.
@@ -227,9 +255,8 @@ mod tests {
     fn streams_hand_out_blocks_in_counter_order() {
         let s = Streams::new(5);
         let mut r = s.substream(Purpose::Legacy, 11, 3);
-        let words: Vec<u64> = (0..8).map(|_| r.next_word()).collect();
-        let mut want = philox4x64_10([0, 11, Purpose::Legacy as u64, 3], s.key).to_vec();
-        want.extend(philox4x64_10([1, 11, Purpose::Legacy as u64, 3], s.key));
+        let words: Vec<u64> = (0..12).map(|_| r.next_word()).collect();
+        let want: Vec<u64> = (0..3).flat_map(|n| philox4x64_10([n, 11, Purpose::Legacy as u64, 3], s.key)).collect();
         assert_eq!(words, want);
     }
 

@@ -104,9 +104,17 @@ fn mean(xs: &[f64]) -> Option<f64> {
     (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
 }
 
-fn sorted(mut xs: Vec<f64>) -> Vec<f64> {
-    xs.sort_unstable_by(f64::total_cmp);
-    xs
+/// [`quantile`] of unsorted data, by selection (linear time): reorders `xs`.
+fn select_quantile(xs: &mut [f64], q: f64) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let h = (xs.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let (_, &mut at_lo, above) = xs.select_nth_unstable_by(lo, f64::total_cmp);
+    // The next order statistic is the smallest element above position `lo`.
+    let next = above.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo);
+    Some(at_lo + (h - lo as f64) * (next - at_lo))
 }
 
 /// Jain's fairness index (Σx)²/(n·Σx²); `None` if empty or all zero.
@@ -144,9 +152,11 @@ fn inversions(order: &[u32]) -> u64 {
 pub fn summarize(run: &RunRecord) -> Summary {
     let counted: Vec<_> = run.parties.iter().filter(|p| p.counted).collect();
     let count = |f: &dyn Fn(&&crate::model::Party) -> bool| counted.iter().filter(|p| f(p)).count() as u64;
-    let lead = sorted(counted.iter().filter_map(|p| p.served.map(|s| to_days(s - p.arrival))).collect());
-    let book = sorted(counted.iter().filter_map(|p| p.first_booked.map(|s| to_days(s - p.arrival))).collect());
-    let journey = sorted(counted.iter().filter_map(|p| p.completed.map(|s| to_days(s - p.arrival))).collect());
+    let mut lead: Vec<f64> = counted.iter().filter_map(|p| p.served.map(|s| to_days(s - p.arrival))).collect();
+    let mut book: Vec<f64> = counted.iter().filter_map(|p| p.first_booked.map(|s| to_days(s - p.arrival))).collect();
+    let mut journey: Vec<f64> = counted.iter().filter_map(|p| p.completed.map(|s| to_days(s - p.arrival))).collect();
+    // Means first: selection reorders the data.
+    let (lead_mean, book_mean_all, journey_mean) = (mean(&lead), mean(&book), mean(&journey));
     let served_book: Vec<f64> = counted
         .iter()
         .filter(|p| p.served.is_some())
@@ -194,14 +204,13 @@ pub fn summarize(run: &RunRecord) -> Summary {
     }
     let bot_share_of_bookings = (first_bookings > 0).then(|| bot_bookings as f64 / first_bookings as f64);
 
-    let sellout: Vec<f64> = sorted(
-        run.calendar
-            .iter()
-            .take(hi)
-            .skip(lo)
-            .filter_map(|d| Some((d.filled_at? - d.released_at?) as f64 / 60.0))
-            .collect(),
-    );
+    let mut sellout: Vec<f64> = run
+        .calendar
+        .iter()
+        .take(hi)
+        .skip(lo)
+        .filter_map(|d| Some((d.filled_at? - d.released_at?) as f64 / 60.0))
+        .collect();
     let legacy_served = run.parties.iter().filter(|p| p.kind == PartyKind::Legacy && p.served.is_some()).count() as u64;
 
     Summary {
@@ -211,14 +220,14 @@ pub fn summarize(run: &RunRecord) -> Summary {
         completed: count(&|p| p.completed.is_some()),
         abandoned: count(&|p| p.outcome == crate::model::Outcome::Abandoned),
         waiting_at_end: count(&|p| p.outcome == crate::model::Outcome::Waiting && p.served.is_none()),
-        lead_days_mean: mean(&lead),
-        lead_days_p50: quantile(&lead, 0.5),
-        lead_days_p90: quantile(&lead, 0.9),
-        lead_days_p99: quantile(&lead, 0.99),
-        book_days_mean: mean(&book),
-        book_days_p90: quantile(&book, 0.9),
-        journey_days_mean: mean(&journey),
-        journey_days_p90: quantile(&journey, 0.9),
+        lead_days_mean: lead_mean,
+        lead_days_p50: select_quantile(&mut lead, 0.5),
+        lead_days_p90: select_quantile(&mut lead, 0.9),
+        lead_days_p99: select_quantile(&mut lead, 0.99),
+        book_days_mean: book_mean_all,
+        book_days_p90: select_quantile(&mut book, 0.9),
+        journey_days_mean: journey_mean,
+        journey_days_p90: select_quantile(&mut journey, 0.9),
         deadline_miss_rate: (served > 0).then(|| missed as f64 / served as f64),
         slots_offered: slots.offered,
         slots_used: slots.used,
@@ -240,7 +249,7 @@ pub fn summarize(run: &RunRecord) -> Summary {
         legacy_served,
         legacy_drained_day: run.legacy_drained_day,
         legacy_inversions: inversions(&run.legacy_order),
-        sellout_minutes_p50: quantile(&sellout, 0.5),
+        sellout_minutes_p50: select_quantile(&mut sellout, 0.5),
         events: run.events,
     }
 }
@@ -252,10 +261,27 @@ mod tests {
     #[test]
     fn quantiles_match_numpy() {
         // numpy.percentile([3, 1, 4, 1, 5, 9, 2, 6], [50, 90, 99]) = 3.5, 6.9, 8.79
-        let xs = sorted(vec![3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]);
-        assert!((quantile(&xs, 0.5).unwrap() - 3.5).abs() < 1e-12);
-        assert!((quantile(&xs, 0.9).unwrap() - 6.9).abs() < 1e-12);
-        assert!((quantile(&xs, 0.99).unwrap() - 8.79).abs() < 1e-12);
+        let data = vec![3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0];
+        let mut xs = data.clone();
+        xs.sort_by(f64::total_cmp);
+        for (q, want) in [(0.5, 3.5), (0.9, 6.9), (0.99, 8.79), (0.0, 1.0), (1.0, 9.0)] {
+            assert!((quantile(&xs, q).unwrap() - want).abs() < 1e-12, "sorted, q {q}");
+            let mut unsorted = data.clone();
+            assert!((select_quantile(&mut unsorted, q).unwrap() - want).abs() < 1e-12, "selected, q {q}");
+        }
+        assert_eq!(select_quantile(&mut [], 0.5), None);
+        assert_eq!(select_quantile(&mut [7.0], 0.9), Some(7.0));
+    }
+
+    #[test]
+    fn selection_agrees_with_sorting_on_many_draws() {
+        let mut r = crate::engine::Streams::new(3).stream(crate::engine::Purpose::Policy, 0);
+        let data: Vec<f64> = (0..1001).map(|_| (r.uniform() * 50.0).floor()).collect();
+        let mut xs = data.clone();
+        xs.sort_by(f64::total_cmp);
+        for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(select_quantile(&mut data.clone(), q), quantile(&xs, q), "q {q}");
+        }
     }
 
     #[test]
