@@ -515,6 +515,17 @@ pub fn party_stories(config: &ModelConfig, run: &RunRecord) -> Result<(), String
                 if mine.last().is_some_and(|b| b.end.is_none()) {
                     return Err(format!("{who}: outcome {:?} while still holding a booking", p.outcome));
                 }
+                // Still looking for the first service at the end although its patience
+                // ran out before: a give-up was lost.
+                if p.outcome == Outcome::Waiting
+                    && p.served.is_none()
+                    && p.attributes.patience.is_some_and(|x| p.since.saturating_add(x) < end)
+                {
+                    return Err(format!(
+                        "{who}: still waiting at the end although looking since {} with patience {:?}",
+                        p.since, p.attributes.patience
+                    ));
+                }
             }
             Outcome::Completed | Outcome::Cancelled | Outcome::Detected => {
                 if mine.iter().any(|b| b.made_at > p.outcome_at) {

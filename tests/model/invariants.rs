@@ -423,6 +423,13 @@ fn story_checker_catches_inconsistent_parties() {
     bad.parties[gone].bookings += 1;
     assert!(checks::party_stories(&config, &bad).is_err());
 
+    // A party whose patience ran out but which was never given up.
+    let mut bad = run.clone();
+    let gone = bad.parties.iter().position(|p| p.outcome == Outcome::Abandoned).expect("abandoned");
+    bad.parties[gone].outcome = Outcome::Waiting;
+    let err = checks::party_stories(&config, &bad).expect_err("a lost give-up");
+    assert!(err.contains("still waiting at the end"), "{err}");
+
     // Two bookings of one service held at once.
     let mut bad = run;
     // (the first booking of a party that was auto-cancelled and booked again, kept).
