@@ -41,7 +41,7 @@ struct Entry<E> {
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        (self.time, self.order) == (other.time, other.order)
+        self.key() == other.key()
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -52,7 +52,7 @@ impl<E> PartialOrd for Entry<E> {
 }
 impl<E> Ord for Entry<E> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.time, self.order).cmp(&(other.time, other.order))
+        self.key().cmp(&other.key())
     }
 }
 

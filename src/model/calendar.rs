@@ -103,7 +103,7 @@ impl DaySet {
         // The first non-empty word after `w`, through the summary.
         let next = w + 1;
         let mut s = next / 64;
-        let mut bits = self.summary.get(s)? & u64::MAX.checked_shl((next % 64) as u32).unwrap_or(0);
+        let mut bits = self.summary.get(s)? & (u64::MAX << (next % 64));
         loop {
             if bits != 0 {
                 let word = s * 64 + bits.trailing_zeros() as usize;

@@ -6,8 +6,8 @@
 //! scheduled: day start (close yesterday's slots) → a band's start (it stops being
 //! bookable; only with same-day booking) → release → the policy's daily instant
 //! (lottery draws) → booking outcomes (auto-cancellations, voluntary cancellations,
-//! detections, and a band's appointments, which run in slot order) → passport ready → arrivals → giving up → bookings by the
-//! allocation policy.
+//! detections, and a band's appointments, which run in slot order) → passport ready →
+//! arrivals → giving up → bookings by the allocation policy.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -420,8 +420,7 @@ impl<'a> Portal<'a> {
             Event::BookingEnd(b, end) => self.end_booking(b, end, now),
             Event::Ready(id) => self.passport_ready(id, now),
             Event::GiveUp(id, generation) => {
-                let p = &self.parties[id as usize];
-                if p.patience_generation == generation && p.stage == Stage::Looking(0) {
+                if self.give_up_applies(id, generation) {
                     self.stop_looking(id, 0);
                     let p = &mut self.parties[id as usize];
                     p.stage = Stage::Done;
@@ -500,8 +499,7 @@ impl<'a> Portal<'a> {
         self.plan_band_starts(day, now);
         self.plan_appointments(day, now);
         for (deadline, id, generation) in std::mem::take(&mut self.give_ups[day as usize]) {
-            let p = &self.parties[id as usize];
-            if p.patience_generation == generation && p.stage == Stage::Looking(0) {
+            if self.give_up_applies(id, generation) {
                 self.schedule(deadline, Event::GiveUp(id, generation));
             }
         }
@@ -668,6 +666,13 @@ impl<'a> Portal<'a> {
             }
         }
         self.make_booking(id, service, day, band, now, false, false);
+    }
+
+    /// Whether a give-up planned with patience generation `generation` still applies: the
+    /// party is looking for the first service and has not stopped or restarted since.
+    fn give_up_applies(&self, id: PartyId, generation: u32) -> bool {
+        let p = &self.parties[id as usize];
+        p.patience_generation == generation && p.stage == Stage::Looking(0)
     }
 
     /// Whether `id` is still looking for the first service since `since`.

@@ -95,9 +95,16 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }
-    let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
+    let (lo, h) = quantile_position(sorted.len(), q);
+    let next = sorted.get(lo + 1).copied().unwrap_or(sorted[lo]);
+    Some(sorted[lo] + (h - lo as f64) * (next - sorted[lo]))
+}
+
+/// Where the `q`-quantile of `n` (> 0) ordered values lies: the lower order statistic's
+/// index and the fractional position `h` between it and the next.
+fn quantile_position(n: usize, q: f64) -> (usize, f64) {
+    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+    (h.floor() as usize, h)
 }
 
 fn mean(xs: &[f64]) -> Option<f64> {
@@ -109,8 +116,7 @@ fn select_quantile(xs: &mut [f64], q: f64) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }
-    let h = (xs.len() - 1) as f64 * q.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
+    let (lo, h) = quantile_position(xs.len(), q);
     let (_, &mut at_lo, above) = xs.select_nth_unstable_by(lo, f64::total_cmp);
     // The next order statistic is the smallest element above position `lo`.
     let next = above.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo);

@@ -16,7 +16,7 @@
 
 use crate::engine::{Stream, Time, time};
 
-use super::{Next, PartyId, Policy, Pools, Waiter};
+use super::{Next, PartyId, Policy, Pools, Waiter, fitting_sizes};
 use crate::model::config::BehaviourConfig;
 
 /// The first-come-first-served checking race.
@@ -62,18 +62,14 @@ impl Fcfs {
             + self.round.len(s) as f64 * self.watch_rate;
     }
 
-    fn sizes(max_fit: u32) -> usize {
-        (max_fit as usize).min(5)
-    }
-
     fn total_rate(&self, max_fit: u32) -> f64 {
-        self.rates[..Self::sizes(max_fit)].iter().sum()
+        self.rates[..fitting_sizes(max_fit)].iter().sum()
     }
 }
 
 impl Policy for Fcfs {
     fn join(&mut self, w: Waiter) {
-        let s = (w.size as usize).clamp(1, 5) - 1;
+        let s = w.size_index();
         self.checkers.insert(usize::from(w.bot) * 5 + s, w.id);
         if w.watcher && !w.bot {
             self.watchers.insert(s, w.id);
@@ -88,7 +84,7 @@ impl Policy for Fcfs {
         }
         self.watchers.remove(w.id);
         self.round.remove(w.id);
-        self.refresh_rate((w.size as usize).clamp(1, 5) - 1);
+        self.refresh_rate(w.size_index());
     }
 
     fn on_release(&mut self, _now: Time) {
@@ -125,7 +121,7 @@ impl Policy for Fcfs {
             return None;
         }
         let mut u = rng.uniform() * rate;
-        let n = Self::sizes(max_fit);
+        let n = fitting_sizes(max_fit);
         let mut chosen = None;
         'search: for s in 0..n {
             for (class, r) in [(0, self.human_rate), (1, self.bot_rate), (2, self.watch_rate)] {

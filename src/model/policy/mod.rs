@@ -16,6 +16,7 @@ pub use queue::{Order, Queue};
 
 use crate::engine::{Stream, Time};
 
+use super::calendar::MAX_PARTY;
 use super::config::{BehaviourConfig, PolicyKind};
 
 /// Index of a party in the run's party table.
@@ -36,6 +37,18 @@ pub struct Waiter {
     pub need_by: Time,
     /// When it (re)started looking; ties broken by `id`.
     pub since: Time,
+}
+
+impl Waiter {
+    /// The index of its size among party sizes 1..=[`MAX_PARTY`]: `size - 1`.
+    pub(crate) fn size_index(&self) -> usize {
+        (self.size as usize).clamp(1, MAX_PARTY as usize) - 1
+    }
+}
+
+/// How many party sizes, from 1 up, fit when the largest that fits is `max_fit`.
+pub(crate) fn fitting_sizes(max_fit: u32) -> usize {
+    max_fit.min(MAX_PARTY) as usize
 }
 
 /// A policy's answer to "who books next, and when?".

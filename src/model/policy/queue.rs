@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::engine::{Stream, Time};
 
-use super::{Next, PartyId, Policy, Waiter};
+use super::{Next, PartyId, Policy, Waiter, fitting_sizes};
 
 /// The order of a waiting list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,12 +44,12 @@ impl Queue {
 impl Policy for Queue {
     fn join(&mut self, w: Waiter) {
         let key = self.key(&w);
-        self.by_size[(w.size as usize).clamp(1, 5) - 1].insert(key);
+        self.by_size[w.size_index()].insert(key);
     }
 
     fn leave(&mut self, w: &Waiter) {
         let key = self.key(w);
-        self.by_size[(w.size as usize).clamp(1, 5) - 1].remove(&key);
+        self.by_size[w.size_index()].remove(&key);
     }
 
     fn next(&mut self, now: Time, max_fit: u32, rng: &mut Stream) -> Next {
@@ -60,7 +60,7 @@ impl Policy for Queue {
     }
 
     fn pick(&mut self, _now: Time, max_fit: u32, _rng: &mut Stream) -> Option<PartyId> {
-        let n = (max_fit as usize).min(5);
+        let n = fitting_sizes(max_fit);
         self.by_size[..n].iter().filter_map(|set| set.first()).min().map(|k| k.2)
     }
 
