@@ -18,7 +18,7 @@ use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 use super::calendar::{BookingId, Calendar, DayTally, Slot};
 use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
-use super::party::{Attributes, Booking, BookingEnd, Fate, Outcome, Party, PartyId, PartyKind, Stage};
+use super::party::{Attributes, Booking, BookingEnd, Fate, Outcome, Outlook, Party, PartyId, PartyKind, Stage};
 use super::policy::{self, Next, Policy, Waiter};
 
 #[derive(Debug, Clone, Copy)]
@@ -748,11 +748,14 @@ impl<'a> Portal<'a> {
                 Time::MAX / 4
             },
             detected: rng.bernoulli(self.config.allocation.bot_detection_prob) && bot,
-            shows: rng.bernoulli(behaviour.show_prob),
-            docs_ok: rng.bernoulli(behaviour.docs_ok_prob),
-            rebooks: rng.bernoulli(behaviour.rebook_prob),
-            processing_days: rng
-                .integer(i64::from(behaviour.processing_days.0), i64::from(behaviour.processing_days.1)),
+            outlook: Outlook {
+                shows: rng.bernoulli(behaviour.show_prob),
+                docs_ok: rng.bernoulli(behaviour.docs_ok_prob),
+                rebooks: rng.bernoulli(behaviour.rebook_prob),
+                processing_days: rng
+                    .integer(i64::from(behaviour.processing_days.0), i64::from(behaviour.processing_days.1))
+                    as u32,
+            },
         };
         party.bookings += 1;
         party.stage = Stage::Holding(b);
@@ -817,7 +820,7 @@ impl<'a> Portal<'a> {
             deadline,
             confirmed_at,
             end: None,
-            fate,
+            outlook: fate.outlook,
         });
         self.dirty[service] = true;
         // An appointment kept to the end is met by its band's `Appointments` event.
@@ -839,7 +842,8 @@ impl<'a> Portal<'a> {
     fn end_booking(&mut self, b: BookingId, end: BookingEnd, now: Time) {
         self.bookings[b as usize].end = Some((now, end));
         let booking = &self.bookings[b as usize];
-        let (id, service, fate, placement) = (booking.party, booking.service as usize, booking.fate, booking.placement);
+        let (id, service, fate, placement) =
+            (booking.party, booking.service as usize, booking.outlook, booking.placement);
         match end {
             BookingEnd::AutoCancelled | BookingEnd::NoShow => {
                 unreachable!("auto-cancellations go to auto_cancel(); no-shows are decided at the appointment")
@@ -868,7 +872,7 @@ impl<'a> Portal<'a> {
                     self.parties[id as usize].doc_failures += 1;
                     self.start_looking(id, 0, now);
                 } else if service == 0 && self.config.pickup.is_some() {
-                    let ready = now + fate.processing_days * DAY;
+                    let ready = now + i64::from(fate.processing_days) * DAY;
                     let p = &mut self.parties[id as usize];
                     p.served = Some(now);
                     p.ready = Some(ready);
@@ -907,7 +911,7 @@ impl<'a> Portal<'a> {
         self.bookings[b as usize].end = Some((now, BookingEnd::AutoCancelled));
         self.free_booking(b);
         let booking = &self.bookings[b as usize];
-        let (id, service, rebooks) = (booking.party, booking.service as usize, booking.fate.rebooks);
+        let (id, service, rebooks) = (booking.party, booking.service as usize, booking.outlook.rebooks);
         self.parties[id as usize].auto_cancels += 1;
         // A legacy party loses its turn and looks on the portal like a new party.
         self.retry_or_lose(id, service, rebooks, now);

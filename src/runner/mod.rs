@@ -3,9 +3,7 @@
 //! The runner never touches files or the terminal. A sweep hands finished replications
 //! to a [`Sink`] in job order, chunk by chunk, and reports progress through a callback.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::model::{self, DailyRow, ModelConfig, RunRecord};
 use crate::scenario::{GridPoint, Scenario, ScenarioError};
@@ -161,12 +159,18 @@ pub enum Finish {
 /// chunk to `sink` in order. `stop` is checked between replications; `progress` is called
 /// with the number of replications finished so far.
 ///
+/// Workers take replications one at a time in job order and never wait for each other:
+/// the calling thread puts finished replications back in order and hands each chunk to
+/// the sink as soon as it is whole, while the workers go on with the next ones. (Running
+/// chunk after chunk with a parallel iterator left a core idle at the end of every chunk
+/// and while the sink wrote.)
+///
 /// Results do not depend on the thread count: each replication depends only on its cell
-/// and seed, and chunks are collected in job order.
+/// and seed, and chunks are delivered in job order.
 ///
 /// # Errors
 ///
-/// The sink's error.
+/// The sink's error; the workers stop after the replication they are running.
 pub fn sweep<S: Sink>(
     plan: &Plan,
     chunks: &[usize],
@@ -176,30 +180,59 @@ pub fn sweep<S: Sink>(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Finish, S::Error> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool can be built");
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    for &c in chunks {
-        if stop.load(Ordering::Relaxed) {
-            return Ok(Finish::Interrupted);
-        }
-        let rows: Vec<Option<Replication>> = pool.install(|| {
-            plan.chunk_jobs(c)
-                .into_par_iter()
-                .map(|job| {
-                    if stop.load(Ordering::Relaxed) {
-                        return None;
-                    }
+    // Every job to run, in delivery order, with the position of its chunk in `chunks`.
+    let jobs: Vec<(usize, usize)> =
+        chunks.iter().enumerate().flat_map(|(k, &c)| plan.chunk_jobs(c).map(move |job| (k, job))).collect();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    // Bounded, so that workers wait rather than pile up rows if the sink is slow.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Replication)>(4 * CHUNK);
+    let workers = pool.current_num_threads();
+    pool.in_place_scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (jobs, next, done) = (&jobs, &next, &done);
+            scope.spawn(move |_| {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(_, job)) = jobs.get(i) else { break };
                     let (cell, seed) = plan.job(job);
                     let run = plan.cells[cell].simulate(seed);
                     let summary = stats::summarize(&run);
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-                    Some(Replication { job, cell, seed, summary, daily: run.daily })
-                })
-                .collect()
-        });
-        if rows.iter().any(Option::is_none) {
-            return Ok(Finish::Interrupted);
+                    if tx.send((i, Replication { job, cell, seed, summary, daily: run.daily })).is_err() {
+                        break; // The sink failed; nobody is listening.
+                    }
+                }
+            });
         }
-        sink.chunk(c, rows.into_iter().flatten().collect())?;
+        drop(tx);
+        deliver(&jobs, chunks, rx, sink)
+    })
+}
+
+/// Receives finished replications (numbered by their position in `jobs`) in any order
+/// and hands each chunk to `sink` once all of its replications are in.
+fn deliver<S: Sink>(
+    jobs: &[(usize, usize)],
+    chunks: &[usize],
+    rx: std::sync::mpsc::Receiver<(usize, Replication)>,
+    sink: &mut S,
+) -> Result<Finish, S::Error> {
+    // Replications that arrived ahead of their turn, by position.
+    let mut early: std::collections::BTreeMap<usize, Replication> = Default::default();
+    let mut chunk_rows = Vec::with_capacity(CHUNK);
+    let mut expected = 0;
+    for (i, replication) in rx {
+        early.insert(i, replication);
+        while let Some(replication) = early.remove(&expected) {
+            let k = jobs[expected].0;
+            chunk_rows.push(replication);
+            expected += 1;
+            if jobs.get(expected).is_none_or(|&(next_k, _)| next_k != k) {
+                sink.chunk(chunks[k], std::mem::replace(&mut chunk_rows, Vec::with_capacity(CHUNK)))?;
+            }
+        }
     }
-    Ok(Finish::Complete)
+    Ok(if expected == jobs.len() { Finish::Complete } else { Finish::Interrupted })
 }

@@ -156,29 +156,46 @@ fn inversions(order: &[u32]) -> u64 {
 
 /// Computes every metric of one replication.
 pub fn summarize(run: &RunRecord) -> Summary {
-    let counted: Vec<_> = run.parties.iter().filter(|p| p.counted).collect();
-    let count = |f: &dyn Fn(&&crate::model::Party) -> bool| counted.iter().filter(|p| f(p)).count() as u64;
-    let mut lead: Vec<f64> = counted.iter().filter_map(|p| p.served.map(|s| to_days(s - p.arrival))).collect();
-    let mut book: Vec<f64> = counted.iter().filter_map(|p| p.first_booked.map(|s| to_days(s - p.arrival))).collect();
-    let mut journey: Vec<f64> = counted.iter().filter_map(|p| p.completed.map(|s| to_days(s - p.arrival))).collect();
+    // One pass over the party table (several megabytes): every per-party sample and count.
+    // Samples are collected in party order, so sums (and means) do not depend on how the
+    // pass is organised.
+    let mut lead = Vec::new();
+    let mut book = Vec::new();
+    let mut journey = Vec::new();
+    let mut served_book = Vec::new();
+    let (mut book_people, mut book_bots) = (Vec::new(), Vec::new());
+    let (mut arrived, mut booked, mut completed, mut abandoned, mut waiting_at_end) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut missed, mut legacy_served) = (0u64, 0u64);
+    for p in &run.parties {
+        if p.kind == PartyKind::Legacy && p.served.is_some() {
+            legacy_served += 1;
+        }
+        if !p.counted {
+            continue;
+        }
+        arrived += 1;
+        let book_days = p.first_booked.map(|s| to_days(s - p.arrival));
+        if let Some(s) = p.served {
+            lead.push(to_days(s - p.arrival));
+            missed += u64::from(s > p.attributes.need_by);
+            served_book.extend(book_days);
+        }
+        if let Some(d) = book_days {
+            booked += 1;
+            book.push(d);
+            if p.attributes.bot { &mut book_bots } else { &mut book_people }.push(d);
+        }
+        if let Some(c) = p.completed {
+            completed += 1;
+            journey.push(to_days(c - p.arrival));
+        }
+        abandoned += u64::from(p.outcome == crate::model::Outcome::Abandoned);
+        waiting_at_end += u64::from(p.outcome == crate::model::Outcome::Waiting && p.served.is_none());
+    }
     // Means first: selection reorders the data.
     let (lead_mean, book_mean_all, journey_mean) = (mean(&lead), mean(&book), mean(&journey));
-    let served_book: Vec<f64> = counted
-        .iter()
-        .filter(|p| p.served.is_some())
-        .filter_map(|p| p.first_booked.map(|s| to_days(s - p.arrival)))
-        .collect();
     let served = lead.len() as u64;
-    let book_mean = |bot: bool| {
-        let xs: Vec<f64> = counted
-            .iter()
-            .filter(|p| p.attributes.bot == bot)
-            .filter_map(|p| p.first_booked.map(|s| to_days(s - p.arrival)))
-            .collect();
-        mean(&xs)
-    };
-    let (book_people, book_bots) = (book_mean(false), book_mean(true));
-    let missed = counted.iter().filter(|p| p.served.is_some_and(|s| s > p.attributes.need_by)).count();
+    let (book_people, book_bots) = (mean(&book_people), mean(&book_bots));
 
     let (lo, hi) = (run.warmup_days as usize, run.days as usize);
     let mut slots = crate::model::DayTally::default();
@@ -217,15 +234,14 @@ pub fn summarize(run: &RunRecord) -> Summary {
         .skip(lo)
         .filter_map(|d| Some((d.filled_at? - d.released_at?) as f64 / 60.0))
         .collect();
-    let legacy_served = run.parties.iter().filter(|p| p.kind == PartyKind::Legacy && p.served.is_some()).count() as u64;
 
     Summary {
-        arrived: counted.len() as u64,
-        booked: count(&|p| p.first_booked.is_some()),
+        arrived,
+        booked,
         served,
-        completed: count(&|p| p.completed.is_some()),
-        abandoned: count(&|p| p.outcome == crate::model::Outcome::Abandoned),
-        waiting_at_end: count(&|p| p.outcome == crate::model::Outcome::Waiting && p.served.is_none()),
+        completed,
+        abandoned,
+        waiting_at_end,
         lead_days_mean: lead_mean,
         lead_days_p50: select_quantile(&mut lead, 0.5),
         lead_days_p90: select_quantile(&mut lead, 0.9),
