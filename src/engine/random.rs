@@ -11,13 +11,21 @@
 //! as its authors recommend, from SplitMix64 on a 64-bit key: the key hashes
 //! `(seed, purpose, index, sub)` through a chain of SplitMix64's bijective mixer, so
 //! distinct streams start at unrelated points of the 2^256 − 1 period. Opening a stream
-//! costs a handful of multiplications, which matters when a replication opens some
-//! 80,000 short-lived party and booking streams (ChaCha and Philox were measured here
-//! first: see BENCHMARKS.md).
+//! costs a handful of multiplications.
+//!
+//! A replication also opens some 80,000 streams of a handful of draws each (a party's
+//! attributes, a booking's fate). Those are [`ShortStream`]s: SplitMix64 (Steele, Lea and
+//! Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014; it passes
+//! BigCrush) started directly at the stream's key, so opening one costs nothing beyond
+//! the key. SplitMix64 walks one Weyl sequence, so two short streams could share draws
+//! only if their keys lay within a few steps of each other on it: with n streams of d
+//! draws that has probability about n²·d / 2^64, below 10^-8 per replication here.
+//! (ChaCha and Philox were measured here first, then xoshiro for every stream: see
+//! BENCHMARKS.md.)
 
 use rand::{RngExt, SeedableRng, TryRng};
 use rand_distr::{Distribution, Exp1};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
 /// What a stream is for. The numeric value is part of the stream's derivation: never
 /// renumber a purpose, or every seed's results change.
@@ -47,8 +55,12 @@ pub enum Purpose {
 /// Derives streams for one replication seed.
 #[derive(Debug, Clone, Copy)]
 pub struct Streams {
-    seed: u64,
+    /// The key's first two rounds, `mix(mix(seed) ^ purpose)`, by purpose value.
+    prefix: [u64; PURPOSES],
 }
+
+/// One more than the largest [`Purpose`] value.
+const PURPOSES: usize = 10;
 
 /// SplitMix64's output function: a bijective mixer with good avalanche.
 fn mix(mut z: u64) -> u64 {
@@ -61,7 +73,7 @@ fn mix(mut z: u64) -> u64 {
 impl Streams {
     /// Streams for replication seed `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { seed }
+        Self { prefix: std::array::from_fn(|purpose| mix(mix(seed) ^ purpose as u64)) }
     }
 
     /// The stream for `purpose` and `index` (a party number, a service number, ...); the
@@ -73,11 +85,24 @@ impl Streams {
     /// Sub-stream `sub` of the stream for `purpose` and `index` (a party's k-th booking,
     /// say): independent of every other sub-stream.
     pub fn substream(&self, purpose: Purpose, index: u64, sub: u64) -> Stream {
-        Stream { rng: Xoshiro256PlusPlus::seed_from_u64(Self::key(self.seed, purpose as u64, index, sub)) }
+        Stream { rng: Xoshiro256PlusPlus::seed_from_u64(self.key_of(purpose, index, sub)) }
     }
 
-    /// The 64-bit key of a stream: each field goes through the bijective mixer with the
-    /// previous ones, so two different tuples share a key only by a 2^-64 accident.
+    /// A [`ShortStream`] for `purpose`, `index` and `sub`: for a handful of draws (a
+    /// party's attributes, a booking's fate).
+    pub fn short(&self, purpose: Purpose, index: u64, sub: u64) -> ShortStream {
+        Stream { rng: SplitMix64::from_seed(self.key_of(purpose, index, sub).to_le_bytes()) }
+    }
+
+    /// The 64-bit key of a stream: each field of `(seed, purpose, index, sub)` goes
+    /// through the bijective mixer with the previous ones, so two different tuples share a
+    /// key only by a 2^-64 accident. The first two rounds are looked up.
+    fn key_of(&self, purpose: Purpose, index: u64, sub: u64) -> u64 {
+        mix(mix(self.prefix[purpose as usize] ^ index) ^ sub)
+    }
+
+    /// The key of `(seed, purpose, index, sub)` computed in full, for tests.
+    #[cfg(test)]
     fn key(seed: u64, purpose: u64, index: u64, sub: u64) -> u64 {
         mix(mix(mix(mix(seed) ^ purpose) ^ index) ^ sub)
     }
@@ -85,11 +110,14 @@ impl Streams {
 
 /// One random stream with the few distributions the model needs.
 #[derive(Debug, Clone)]
-pub struct Stream {
-    rng: Xoshiro256PlusPlus,
+pub struct Stream<R = Xoshiro256PlusPlus> {
+    rng: R,
 }
 
-impl TryRng for Stream {
+/// A stream for a handful of draws, opened at no cost: SplitMix64 from the stream's key.
+pub type ShortStream = Stream<SplitMix64>;
+
+impl<R: TryRng<Error = std::convert::Infallible>> TryRng for Stream<R> {
     type Error = std::convert::Infallible;
 
     fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
@@ -105,7 +133,7 @@ impl TryRng for Stream {
     }
 }
 
-impl Stream {
+impl<R: TryRng<Error = std::convert::Infallible>> Stream<R> {
     /// Uniform on [0, 1).
     pub fn uniform(&mut self) -> f64 {
         self.random::<f64>()
@@ -175,13 +203,20 @@ mod tests {
 
     #[test]
     fn streams_follow_the_reference_generator() {
-        // A stream is xoshiro256++ seeded by SplitMix64 from its key; the generator itself
-        // is checked against the reference C output in `rand_xoshiro`'s own tests.
+        // A stream is xoshiro256++ seeded by SplitMix64 from its key, a short stream
+        // SplitMix64 started at its key; both generators are checked against the reference
+        // C output in `rand_xoshiro`'s own tests.
         let s = Streams::new(5);
         let mut r = s.substream(Purpose::Legacy, 11, 3);
         let mut reference = Xoshiro256PlusPlus::seed_from_u64(Streams::key(5, Purpose::Legacy as u64, 11, 3));
         for _ in 0..10 {
             assert_eq!(rand::Rng::next_u64(&mut r), rand::Rng::next_u64(&mut reference));
+        }
+        assert_eq!(s.key_of(Purpose::Legacy, 11, 3), Streams::key(5, Purpose::Legacy as u64, 11, 3));
+        let mut short = s.short(Purpose::PartyBehaviour, 11, 3);
+        let mut reference = SplitMix64::from_seed(Streams::key(5, Purpose::PartyBehaviour as u64, 11, 3).to_le_bytes());
+        for _ in 0..10 {
+            assert_eq!(rand::Rng::next_u64(&mut short), rand::Rng::next_u64(&mut reference));
         }
         assert_ne!(Streams::key(5, 6, 11, 3), Streams::key(5, 6, 3, 11), "fields are not interchangeable");
         assert_ne!(Streams::key(5, 6, 11, 0), Streams::key(6, 6, 11, 0));

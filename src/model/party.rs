@@ -1,6 +1,6 @@
 //! Parties (a person or a family booking together) and their bookings.
 
-use crate::engine::{Stream, Time};
+use crate::engine::{ShortStream, Time};
 
 use super::calendar::{BookingId, Placement};
 use super::config::ModelConfig;
@@ -110,7 +110,7 @@ pub struct Attributes {
 impl Attributes {
     /// Draws the attributes of a party arriving at `arrival`, always making the same five
     /// draws in the same order from the party's own stream.
-    pub fn draw(rng: &mut Stream, config: &ModelConfig, arrival: Time, may_be_bot: bool) -> Self {
+    pub fn draw(rng: &mut ShortStream, config: &ModelConfig, arrival: Time, may_be_bot: bool) -> Self {
         let d = &config.demand;
         let size = (rng.weighted(&d.size_weights) as u32 + 1).min(config.allocation.max_party);
         let need_by_days = rng.integer(i64::from(d.need_by_days.0), i64::from(d.need_by_days.1));

@@ -255,7 +255,7 @@ impl<'a> Portal<'a> {
             PartyKind::Legacy => Purpose::LegacyParty,
             PartyKind::Preexisting => Purpose::PreexistingParty,
         };
-        let mut attributes_rng = self.streams.stream(purpose, u64::from(index));
+        let mut attributes_rng = self.streams.short(purpose, u64::from(index), 0);
         let attributes = Attributes::draw(&mut attributes_rng, self.config, arrival, may_be_bot);
         let counted = kind == PartyKind::Portal && arrival >= day_start(i64::from(self.config.demand.warmup_days));
         let id = self.parties.len() as PartyId;
@@ -737,7 +737,7 @@ impl<'a> Portal<'a> {
         let bot = party.attributes.bot;
         // The fate: always these eight draws in this order, from the sub-stream of this
         // party's k-th booking.
-        let rng = &mut self.streams.substream(Purpose::PartyBehaviour, party.tag(), u64::from(party.bookings));
+        let rng = &mut self.streams.short(Purpose::PartyBehaviour, party.tag(), u64::from(party.bookings));
         let fate = Fate {
             confirms: rng.bernoulli(if bot { behaviour.bot_confirm_prob } else { behaviour.confirm_prob }),
             confirm_delay: seconds(rng.exponential(behaviour.confirm_delay)),

@@ -116,31 +116,41 @@ impl Policy for Fcfs {
 
     fn pick(&mut self, _now: Time, max_fit: u32, rng: &mut Stream) -> Option<PartyId> {
         self.pending = None;
-        let rate = self.total_rate(max_fit);
+        let rates = &self.rates[..fitting_sizes(max_fit)];
+        let rate: f64 = rates.iter().sum();
         if rate <= 0.0 {
             return None;
         }
+        // The checker is the one whose share of the total rate holds u: first its size,
+        // by the per-size rates, then its class and its place within the class. Rounding
+        // may leave u a hair above a total: the last candidate then wins.
         let mut u = rng.uniform() * rate;
-        let n = fitting_sizes(max_fit);
-        let mut chosen = None;
-        'search: for s in 0..n {
-            for (class, r) in [(0, self.human_rate), (1, self.bot_rate), (2, self.watch_rate)] {
-                let (pools, pool) = if class < 2 { (&self.checkers, class * 5 + s) } else { (&self.round, s) };
-                let n = pools.len(pool);
-                if n == 0 || r <= 0.0 {
-                    continue;
-                }
-                let weight = n as f64 * r;
-                // Rounding may leave u a hair above the total: the last candidate then wins.
-                chosen = Some((s, class, pools.get(pool, n - 1)));
-                if u < weight {
-                    chosen = Some((s, class, pools.get(pool, ((u / r) as usize).min(n - 1))));
-                    break 'search;
-                }
-                u -= weight;
+        let mut s = rates.iter().rposition(|&r| r > 0.0)?;
+        for (k, &r) in rates.iter().enumerate() {
+            if u < r {
+                s = k;
+                break;
             }
+            u -= r;
         }
-        let (s, class, id) = chosen?;
+        let classes = [
+            (&self.checkers, s, self.human_rate),
+            (&self.checkers, 5 + s, self.bot_rate),
+            (&self.round, s, self.watch_rate),
+        ];
+        let weight = |&(pools, pool, r): &(&Pools, usize, f64)| pools.len(pool) as f64 * r;
+        let mut class = classes.iter().rposition(|c| weight(c) > 0.0)?;
+        for (c, candidates) in classes.iter().enumerate() {
+            let w = weight(candidates);
+            if u < w {
+                class = c;
+                break;
+            }
+            u -= w;
+        }
+        let (pools, pool, r) = classes[class];
+        let n = pools.len(pool);
+        let id = pools.get(pool, ((u / r) as usize).min(n - 1));
         if class == 2 {
             // The watcher has made its post-release check.
             self.round.remove(id);
