@@ -11,4 +11,4 @@ mod portal;
 pub use calendar::{Calendar, DayTally, Placement, Slot};
 pub use config::ModelConfig;
 pub use party::{Booking, BookingEnd, Outcome, Party, PartyKind};
-pub use portal::{DailyRow, DayRecord, RunRecord, simulate};
+pub use portal::{DailyRow, DayRecord, RunRecord, Workspace, simulate, simulate_in};

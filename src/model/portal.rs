@@ -140,11 +140,37 @@ pub struct RunRecord {
 /// assert_eq!(run.daily.len(), 30);
 /// ```
 pub fn simulate(config: &ModelConfig, seed: u64) -> RunRecord {
-    Portal::new(config, seed).run()
+    simulate_in(&mut Workspace::default(), config, seed)
+}
+
+/// [`simulate`] reusing the buffers of `workspace`: a thread that runs many replications
+/// keeps one workspace and gives each finished record back with [`Workspace::recycle`],
+/// so that the megabytes of party and booking tables are allocated once, not once per
+/// replication. Results are the same as [`simulate`]'s.
+pub fn simulate_in(workspace: &mut Workspace, config: &ModelConfig, seed: u64) -> RunRecord {
+    Portal::new(config, seed, workspace).run()
+}
+
+/// Buffers that one thread reuses from replication to replication. Only their capacity
+/// carries over, never their contents.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    parties: Vec<Party>,
+    bookings: Vec<Booking>,
+    give_ups: Vec<Vec<(Time, PartyId, u32)>>,
+}
+
+impl Workspace {
+    /// Takes back the party and booking tables of a record that is no longer needed.
+    pub fn recycle(&mut self, run: RunRecord) {
+        self.parties = run.parties;
+        self.bookings = run.bookings;
+    }
 }
 
 struct Portal<'a> {
     config: &'a ModelConfig,
+    workspace: &'a mut Workspace,
     streams: Streams,
     queue: EventQueue<Event>,
     calendars: Vec<Calendar>,
@@ -187,7 +213,7 @@ struct Portal<'a> {
 }
 
 impl<'a> Portal<'a> {
-    fn new(config: &'a ModelConfig, seed: u64) -> Self {
+    fn new(config: &'a ModelConfig, seed: u64, workspace: &'a mut Workspace) -> Self {
         let streams = Streams::new(seed);
         let open = &config.office.open;
         let calendars: Vec<Calendar> = config.services.iter().map(|s| Calendar::new(&s.bands, open)).collect();
@@ -197,18 +223,30 @@ impl<'a> Portal<'a> {
         // Pre-size the tables: growing them by doubling copies megabytes per replication.
         let expected_parties = arrivals.len()
             + (config.demand.initial_backlog + config.legacy.requests + config.preexisting.bookings) as usize;
+        let mut parties = std::mem::take(&mut workspace.parties);
+        parties.clear();
+        parties.reserve(expected_parties);
+        let mut bookings = std::mem::take(&mut workspace.bookings);
+        bookings.clear();
+        bookings.reserve(expected_parties * 2);
+        let mut give_ups = std::mem::take(&mut workspace.give_ups);
+        give_ups.iter_mut().for_each(Vec::clear);
+        give_ups.resize_with(config.days as usize, Vec::new);
         Self {
             config,
+            workspace,
             streams,
             queue: EventQueue::new(0),
             calendars,
-            policies: (0..n).map(|_| policy::build(config.allocation.policy, &config.behaviour)).collect(),
+            policies: (0..n)
+                .map(|_| policy::build(config.allocation.policy, &config.behaviour, expected_parties))
+                .collect(),
             policy_rng: (0..n).map(|s| streams.stream(Purpose::Policy, s as u64)).collect(),
             release_rng: streams.stream(Purpose::Release, 0),
             wake_at: vec![None; n],
             dirty: vec![false; n],
-            parties: Vec::with_capacity(expected_parties),
-            bookings: Vec::with_capacity(expected_parties * 2),
+            parties,
+            bookings,
             arrivals,
             next_arrival: 0,
             unqueued_events: 0,
@@ -226,7 +264,7 @@ impl<'a> Portal<'a> {
             need_by_inversions: 0,
             end: day_start(i64::from(config.days)),
             scratch: Vec::new(),
-            give_ups: vec![Vec::new(); config.days as usize],
+            give_ups,
         }
     }
 
@@ -498,11 +536,13 @@ impl<'a> Portal<'a> {
         self.schedule(instant, Event::Tick(day));
         self.plan_band_starts(day, now);
         self.plan_appointments(day, now);
-        for (deadline, id, generation) in std::mem::take(&mut self.give_ups[day as usize]) {
+        let mut deadlines = std::mem::take(&mut self.give_ups[day as usize]);
+        for (deadline, id, generation) in deadlines.drain(..) {
             if self.give_up_applies(id, generation) {
                 self.schedule(deadline, Event::GiveUp(id, generation));
             }
         }
+        self.give_ups[day as usize] = deadlines;
         self.schedule(now + DAY, Event::DayStart(day + 1));
     }
 
@@ -926,6 +966,7 @@ impl<'a> Portal<'a> {
     }
 
     fn finish(mut self) -> RunRecord {
+        self.workspace.give_ups = std::mem::take(&mut self.give_ups);
         let end = self.end;
         for p in &mut self.parties {
             if !matches!(p.stage, Stage::Done) {

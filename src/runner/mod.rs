@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::model::{self, DailyRow, ModelConfig, RunRecord};
+use crate::model::{self, DailyRow, ModelConfig, RunRecord, Workspace};
 use crate::scenario::{GridPoint, Scenario, ScenarioError};
 use crate::stats::{self, Summary};
 
@@ -52,6 +52,11 @@ impl Cell {
     /// Runs one replication.
     pub fn simulate(&self, seed: u64) -> RunRecord {
         model::simulate(&self.config, seed)
+    }
+
+    /// Runs one replication with a thread's reusable buffers (the same result).
+    pub fn simulate_in(&self, workspace: &mut Workspace, seed: u64) -> RunRecord {
+        model::simulate_in(workspace, &self.config, seed)
     }
 }
 
@@ -193,14 +198,17 @@ pub fn sweep<S: Sink>(
             let tx = tx.clone();
             let (jobs, next, done) = (&jobs, &next, &done);
             scope.spawn(move |_| {
+                let mut workspace = Workspace::default();
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&(_, job)) = jobs.get(i) else { break };
                     let (cell, seed) = plan.job(job);
-                    let run = plan.cells[cell].simulate(seed);
+                    let mut run = plan.cells[cell].simulate_in(&mut workspace, seed);
                     let summary = stats::summarize(&run);
+                    let daily = std::mem::take(&mut run.daily);
+                    workspace.recycle(run);
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-                    if tx.send((i, Replication { job, cell, seed, summary, daily: run.daily })).is_err() {
+                    if tx.send((i, Replication { job, cell, seed, summary, daily })).is_err() {
                         break; // The sink failed; nobody is listening.
                     }
                 }

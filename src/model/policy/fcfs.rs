@@ -41,15 +41,15 @@ pub struct Fcfs {
 }
 
 impl Fcfs {
-    /// The race for `behaviour`'s checking rates.
-    pub fn new(behaviour: &BehaviourConfig) -> Self {
+    /// The race for `behaviour`'s checking rates, sized for about `parties` parties.
+    pub fn new(behaviour: &BehaviourConfig, parties: usize) -> Self {
         Self {
             human_rate: behaviour.human_check_rate,
             bot_rate: behaviour.bot_check_rate,
             watch_rate: if behaviour.watch_delay > 0.0 { 1.0 / behaviour.watch_delay } else { 1.0 },
-            checkers: Pools::new(10),
-            round: Pools::new(5),
-            watchers: Pools::new(5),
+            checkers: Pools::with_capacity(10, parties),
+            round: Pools::with_capacity(5, parties),
+            watchers: Pools::with_capacity(5, parties),
             waiting: 0,
             rates: [0.0; 5],
             pending: None,

@@ -85,10 +85,10 @@ pub trait Policy: std::fmt::Debug + Send {
     fn waiting(&self) -> usize;
 }
 
-/// The policy for one service, from the configuration.
-pub fn build(kind: PolicyKind, behaviour: &BehaviourConfig) -> Box<dyn Policy> {
+/// The policy for one service, from the configuration, sized for about `parties` parties.
+pub fn build(kind: PolicyKind, behaviour: &BehaviourConfig, parties: usize) -> Box<dyn Policy> {
     match kind {
-        PolicyKind::Fcfs => Box::new(Fcfs::new(behaviour)),
+        PolicyKind::Fcfs => Box::new(Fcfs::new(behaviour, parties)),
         PolicyKind::Waitlist => Box::new(Queue::new(Order::Arrival)),
         PolicyKind::Priority => Box::new(Queue::new(Order::NeedBy)),
         PolicyKind::Lottery { every_days } => Box::new(Lottery::new(every_days)),
@@ -109,7 +109,13 @@ const ABSENT: u32 = u32::MAX;
 
 impl Pools {
     pub(crate) fn new(pools: usize) -> Self {
-        Self { members: vec![Vec::new(); pools], place: Vec::new() }
+        Self::with_capacity(pools, 0)
+    }
+
+    /// Empty pools whose position table has room for party ids below `parties` (it grows
+    /// past that as needed).
+    pub(crate) fn with_capacity(pools: usize, parties: usize) -> Self {
+        Self { members: vec![Vec::new(); pools], place: vec![(ABSENT, 0); parties] }
     }
 
     /// Puts `id` in `pool` (no change if it is in a pool already).
