@@ -7,6 +7,7 @@ pub mod demand;
 pub mod party;
 pub mod policy;
 mod portal;
+mod urgency;
 
 pub use calendar::{Calendar, DayTally, Placement, Slot};
 pub use config::ModelConfig;

@@ -9,8 +9,7 @@
 //! detections, and a band's appointments, which run in slot order) → passport ready →
 //! arrivals → giving up → bookings by the allocation policy.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::engine::time::{day_of, day_start, seconds};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
@@ -20,6 +19,7 @@ use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
 use super::party::{Attributes, Booking, BookingEnd, Fate, Outcome, Outlook, Party, PartyId, PartyKind, Stage};
 use super::policy::{self, Next, Policy, Waiter};
+use super::urgency::Urgency;
 
 #[derive(Debug, Clone, Copy)]
 enum Event {
@@ -158,6 +158,7 @@ pub struct Workspace {
     parties: Vec<Party>,
     bookings: Vec<Booking>,
     give_ups: Vec<Vec<(Time, PartyId, u32)>>,
+    urgency: Urgency,
 }
 
 impl Workspace {
@@ -197,10 +198,10 @@ struct Portal<'a> {
     reallocated: u64,
     /// Parties that started looking for the first service, by size - 1, for the inversion
     /// counts: in the order they started (which is the order of `since`, as the clock only
-    /// moves forward), and as min-heaps keyed by (need-by, since, id). Entries of parties
-    /// no longer looking (or looking again since) are dropped when they reach the front.
+    /// moves forward; entries of parties no longer looking, or looking again since, are
+    /// dropped when they reach the front), and by need-by date.
     looking_by_since: [VecDeque<(Time, PartyId)>; 5],
-    looking_by_need: [BinaryHeap<Reverse<(Time, Time, PartyId)>>; 5],
+    urgency: Urgency,
     queue_inversions: u64,
     need_by_inversions: u64,
     end: Time,
@@ -229,6 +230,8 @@ impl<'a> Portal<'a> {
         let mut bookings = std::mem::take(&mut workspace.bookings);
         bookings.clear();
         bookings.reserve(expected_parties * 2);
+        let mut urgency = std::mem::take(&mut workspace.urgency);
+        urgency.reset(config.days as usize + config.demand.need_by_days.1 as usize + 1, expected_parties);
         let mut give_ups = std::mem::take(&mut workspace.give_ups);
         give_ups.iter_mut().for_each(Vec::clear);
         give_ups.resize_with(config.days as usize, Vec::new);
@@ -259,7 +262,7 @@ impl<'a> Portal<'a> {
             day_tallies: vec![None; config.calendar_days()],
             reallocated: 0,
             looking_by_since: Default::default(),
-            looking_by_need: Default::default(),
+            urgency,
             queue_inversions: 0,
             need_by_inversions: 0,
             end: day_start(i64::from(config.days)),
@@ -662,7 +665,7 @@ impl<'a> Portal<'a> {
         if service == 0 {
             let s = w.size as usize - 1;
             self.looking_by_since[s].push_back((w.since, id));
-            self.looking_by_need[s].push(Reverse((w.need_by, w.since, id)));
+            self.urgency.insert(s, id, w.need_by, w.since);
             if let Some(patience) = patience {
                 let deadline = now.saturating_add(patience);
                 if deadline < day_start(day_of(now) + 1) {
@@ -676,6 +679,9 @@ impl<'a> Portal<'a> {
     }
 
     fn stop_looking(&mut self, id: PartyId, service: usize) {
+        if service == 0 {
+            self.urgency.remove(id);
+        }
         let w = self.waiter(id);
         self.policies[service].leave(&w);
         self.dirty[service] = true;
@@ -698,7 +704,8 @@ impl<'a> Portal<'a> {
                 for s in 0..w.size as usize {
                     let since = self.earliest_looking(s);
                     overtook |= since.is_some_and(|k| k < w.since);
-                    let need = self.most_urgent_looking(s);
+                    // The party booking has left the index; it never overtakes itself.
+                    let need = self.urgency.most_urgent(s);
                     overtook_need |= need.is_some_and(|k| k < (w.need_by, w.since));
                 }
                 self.queue_inversions += u64::from(overtook);
@@ -729,17 +736,6 @@ impl<'a> Portal<'a> {
                 return Some(since);
             }
             self.looking_by_since[s].pop_front();
-        }
-        None
-    }
-
-    /// (need-by, since) of the most urgent party of size `s + 1` looking.
-    fn most_urgent_looking(&mut self, s: usize) -> Option<(Time, Time)> {
-        while let Some(&Reverse((need_by, since, id))) = self.looking_by_need[s].peek() {
-            if self.still_looking(id, since) {
-                return Some((need_by, since));
-            }
-            self.looking_by_need[s].pop();
         }
         None
     }
@@ -967,6 +963,7 @@ impl<'a> Portal<'a> {
 
     fn finish(mut self) -> RunRecord {
         self.workspace.give_ups = std::mem::take(&mut self.give_ups);
+        self.workspace.urgency = std::mem::take(&mut self.urgency);
         let end = self.end;
         for p in &mut self.parties {
             if !matches!(p.stage, Stage::Done) {

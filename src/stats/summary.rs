@@ -166,7 +166,12 @@ pub fn summarize(run: &RunRecord) -> Summary {
     let (mut book_people, mut book_bots) = (Vec::new(), Vec::new());
     let (mut arrived, mut booked, mut completed, mut abandoned, mut waiting_at_end) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut missed, mut legacy_served) = (0u64, 0u64);
+    // What the booking pass needs of each party, in a table small enough to stay in cache.
+    const COUNTED: u8 = 1;
+    const BOT: u8 = 2;
+    let mut flags = Vec::with_capacity(run.parties.len());
     for p in &run.parties {
+        flags.push(if p.counted { COUNTED | if p.attributes.bot { BOT } else { 0 } } else { 0 });
         if p.kind == PartyKind::Legacy && p.served.is_some() {
             legacy_served += 1;
         }
@@ -211,8 +216,8 @@ pub fn summarize(run: &RunRecord) -> Summary {
     let mut voluntary = 0;
     let (mut first_bookings, mut bot_bookings) = (0u64, 0u64);
     for b in &run.bookings {
-        let p = &run.parties[b.party as usize];
-        if !p.counted {
+        let party = flags[b.party as usize];
+        if party & COUNTED == 0 {
             continue;
         }
         match b.end {
@@ -222,7 +227,7 @@ pub fn summarize(run: &RunRecord) -> Summary {
         }
         if b.service == 0 {
             first_bookings += 1;
-            bot_bookings += u64::from(p.attributes.bot);
+            bot_bookings += u64::from(party & BOT != 0);
         }
     }
     let bot_share_of_bookings = (first_bookings > 0).then(|| bot_bookings as f64 / first_bookings as f64);
