@@ -178,8 +178,10 @@ struct Portal<'a> {
     policies: Vec<Box<dyn Policy>>,
     policy_rng: Vec<Stream>,
     release_rng: Stream,
-    /// Per service: the instant the policy books next, if any.
+    /// Per service: the instant the policy books next, if any, and the largest party that
+    /// fitted when it was named (nothing changes before it, or it would be named again).
     wake_at: Vec<Option<Time>>,
+    wake_fit: Vec<u32>,
     dirty: Vec<bool>,
     parties: Vec<Party>,
     bookings: Vec<Booking>,
@@ -247,6 +249,7 @@ impl<'a> Portal<'a> {
             policy_rng: (0..n).map(|s| streams.stream(Purpose::Policy, s as u64)).collect(),
             release_rng: streams.stream(Purpose::Release, 0),
             wake_at: vec![None; n],
+            wake_fit: vec![0; n],
             dirty: vec![false; n],
             parties,
             bookings,
@@ -440,7 +443,8 @@ impl<'a> Portal<'a> {
     /// Service `s`'s policy books at the instant it named, nothing having changed since.
     fn wake(&mut self, s: usize, now: Time) {
         self.wake_at[s] = None;
-        let max_fit = self.calendars[s].max_fit(self.min_bookable_day(now));
+        let max_fit = self.wake_fit[s];
+        debug_assert_eq!(max_fit, self.calendars[s].max_fit(self.min_bookable_day(now)));
         if let Some(id) = self.policies[s].pick(now, max_fit, &mut self.policy_rng[s]) {
             self.book(id, s, now);
         }
@@ -494,6 +498,7 @@ impl<'a> Portal<'a> {
                     }
                     Next::At(t) => {
                         self.wake_at[s] = Some(t);
+                        self.wake_fit[s] = max_fit;
                         break;
                     }
                 }
@@ -571,12 +576,19 @@ impl<'a> Portal<'a> {
         held.clear();
         let cal = &self.calendars[service];
         for i in 0..cal.bands()[band].slots as usize {
+            // A booking's first slot is its lowest, so the first time a booking is met in
+            // slot order is its first slot. (Reading the booking records here instead
+            // cost a cache miss per slot.)
             if let Slot::Held(b) = cal.slot(day, band, i)
-                && self.bookings[b as usize].placement.slots[0] == i as u32
+                && !held.contains(&b)
             {
                 held.push(b);
             }
         }
+        debug_assert!(held.iter().all(|&b| {
+            let p = &self.bookings[b as usize].placement;
+            p.slots().iter().all(|&i| i >= p.slots[0])
+        }));
         for &b in &held {
             self.end_booking(b, BookingEnd::Attended, now);
         }

@@ -19,18 +19,24 @@ use crate::engine::{Stream, Time, time};
 use super::{Next, PartyId, Policy, Pools, Waiter, fitting_sizes};
 use crate::model::config::BehaviourConfig;
 
+/// First pool of each family of [`Fcfs::pools`], and the families' numbers.
+const CHECKERS: usize = 0;
+const WATCHERS: usize = 10;
+const ROUND: usize = 15;
+const CHECKERS_FAMILY: usize = 0;
+const ROUND_FAMILY: usize = 2;
+
 /// The first-come-first-served checking race.
 #[derive(Debug, Clone)]
 pub struct Fcfs {
     human_rate: f64,
     bot_rate: f64,
     watch_rate: f64,
-    /// Waiting parties: pool `class * 5 + size - 1`, class 0 people and 1 scripts.
-    checkers: Pools,
-    /// Watchers that have not checked since the last release: pool `size - 1`.
-    round: Pools,
-    /// All waiting watchers: pool `size - 1`, to start each round.
-    watchers: Pools,
+    /// Three families of pools sharing one position table: the waiting parties, in pool
+    /// [`CHECKERS`]` + class * 5 + size - 1` (class 0 people, 1 scripts); all waiting
+    /// watchers, in pool [`WATCHERS`]` + size - 1`, to start each round; and the watchers
+    /// that have not checked since the last release, in pool [`ROUND`]` + size - 1`.
+    pools: Pools<3>,
     waiting: usize,
     /// Checking rate of the parties of each size (people, scripts, then watchers in the
     /// round), kept up to date on every change.
@@ -47,9 +53,7 @@ impl Fcfs {
             human_rate: behaviour.human_check_rate,
             bot_rate: behaviour.bot_check_rate,
             watch_rate: if behaviour.watch_delay > 0.0 { 1.0 / behaviour.watch_delay } else { 1.0 },
-            checkers: Pools::with_capacity(10, parties),
-            round: Pools::with_capacity(5, parties),
-            watchers: Pools::with_capacity(5, parties),
+            pools: Pools::with_families([10, 5, 5], parties),
             waiting: 0,
             rates: [0.0; 5],
             pending: None,
@@ -57,9 +61,9 @@ impl Fcfs {
     }
 
     fn refresh_rate(&mut self, s: usize) {
-        self.rates[s] = self.checkers.len(s) as f64 * self.human_rate
-            + self.checkers.len(5 + s) as f64 * self.bot_rate
-            + self.round.len(s) as f64 * self.watch_rate;
+        self.rates[s] = self.pools.len(CHECKERS + s) as f64 * self.human_rate
+            + self.pools.len(CHECKERS + 5 + s) as f64 * self.bot_rate
+            + self.pools.len(ROUND + s) as f64 * self.watch_rate;
     }
 
     fn total_rate(&self, max_fit: u32) -> f64 {
@@ -70,28 +74,27 @@ impl Fcfs {
 impl Policy for Fcfs {
     fn join(&mut self, w: Waiter) {
         let s = w.size_index();
-        self.checkers.insert(usize::from(w.bot) * 5 + s, w.id);
+        self.pools.insert(CHECKERS + usize::from(w.bot) * 5 + s, w.id);
         if w.watcher && !w.bot {
-            self.watchers.insert(s, w.id);
+            self.pools.insert(WATCHERS + s, w.id);
         }
         self.waiting += 1;
         self.refresh_rate(s);
     }
 
     fn leave(&mut self, w: &Waiter) {
-        if self.checkers.remove(w.id).is_some() {
+        if self.pools.contains(CHECKERS_FAMILY, w.id) {
             self.waiting -= 1;
         }
-        self.watchers.remove(w.id);
-        self.round.remove(w.id);
+        self.pools.remove_everywhere(w.id);
         self.refresh_rate(w.size_index());
     }
 
     fn on_release(&mut self, _now: Time) {
         for s in 0..5 {
-            self.round.clear(s);
-            for i in 0..self.watchers.len(s) {
-                self.round.insert(s, self.watchers.get(s, i));
+            self.pools.clear(ROUND + s);
+            for i in 0..self.pools.len(WATCHERS + s) {
+                self.pools.insert(ROUND + s, self.pools.get(WATCHERS + s, i));
             }
             self.refresh_rate(s);
         }
@@ -133,12 +136,10 @@ impl Policy for Fcfs {
             }
             u -= r;
         }
-        let classes = [
-            (&self.checkers, s, self.human_rate),
-            (&self.checkers, 5 + s, self.bot_rate),
-            (&self.round, s, self.watch_rate),
-        ];
-        let weight = |&(pools, pool, r): &(&Pools, usize, f64)| pools.len(pool) as f64 * r;
+        let classes =
+            [(CHECKERS + s, self.human_rate), (CHECKERS + 5 + s, self.bot_rate), (ROUND + s, self.watch_rate)];
+        let pools = &self.pools;
+        let weight = |&(pool, r): &(usize, f64)| pools.len(pool) as f64 * r;
         let mut class = classes.iter().rposition(|c| weight(c) > 0.0)?;
         for (c, candidates) in classes.iter().enumerate() {
             let w = weight(candidates);
@@ -148,12 +149,12 @@ impl Policy for Fcfs {
             }
             u -= w;
         }
-        let (pools, pool, r) = classes[class];
+        let (pool, r) = classes[class];
         let n = pools.len(pool);
         let id = pools.get(pool, ((u / r) as usize).min(n - 1));
         if class == 2 {
             // The watcher has made its post-release check.
-            self.round.remove(id);
+            self.pools.remove(ROUND_FAMILY, id);
             self.refresh_rate(s);
         }
         Some(id)

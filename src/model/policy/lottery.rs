@@ -35,7 +35,7 @@ impl Policy for Lottery {
     }
 
     fn leave(&mut self, w: &Waiter) {
-        self.registered.remove(w.id);
+        self.registered.remove(0, w.id);
     }
 
     fn on_tick(&mut self, day: u32, _now: Time, rng: &mut Stream) {
@@ -64,7 +64,7 @@ impl Policy for Lottery {
             return None;
         }
         while let Some(id) = self.draw.pop_front() {
-            if self.registered.contains(id) && u32::from(self.sizes[id as usize]) <= max_fit {
+            if self.registered.contains(0, id) && u32::from(self.sizes[id as usize]) <= max_fit {
                 return Some(id);
             }
         }

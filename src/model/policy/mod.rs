@@ -95,58 +95,84 @@ pub fn build(kind: PolicyKind, behaviour: &BehaviourConfig, parties: usize) -> B
     }
 }
 
-/// Disjoint sets of parties (a party is in at most one) with O(1) insertion, removal and
-/// uniform choice, sharing one position table. Their order depends only on the sequence of
-/// operations, never on addresses or hashes.
+/// Sets of parties with O(1) insertion, removal and uniform choice. The pools form `F`
+/// families: within a family the pools are disjoint (a party is in at most one), and a
+/// party may be in one pool of each family. One position table, indexed by party id,
+/// holds a party's place in every family, so that taking a party out of all of them reads
+/// one entry. Their order depends only on the sequence of operations, never on addresses
+/// or hashes.
 #[derive(Debug, Clone)]
-pub(crate) struct Pools {
+pub(crate) struct Pools<const F: usize = 1> {
     members: Vec<Vec<PartyId>>,
-    /// Pool and position of each party, indexed by party id (`ABSENT` = in none).
-    place: Vec<(u32, u32)>,
+    /// The family of each pool.
+    family: Vec<u8>,
+    /// Per party id and family: pool and position (`ABSENT` = in none).
+    place: Vec<[(u32, u32); F]>,
 }
 
 const ABSENT: u32 = u32::MAX;
 
-impl Pools {
+impl Pools<1> {
+    /// `pools` disjoint pools.
     pub(crate) fn new(pools: usize) -> Self {
-        Self::with_capacity(pools, 0)
+        Pools::with_families([pools], 0)
+    }
+}
+
+impl<const F: usize> Pools<F> {
+    /// Empty pools, `sizes[f]` of them in family `f`, numbered family after family, with a
+    /// position table that has room for party ids below `parties` (it grows past that as
+    /// needed).
+    pub(crate) fn with_families(sizes: [usize; F], parties: usize) -> Self {
+        let family = sizes.iter().enumerate().flat_map(|(f, &n)| std::iter::repeat_n(f as u8, n)).collect::<Vec<_>>();
+        Self { members: vec![Vec::new(); family.len()], family, place: vec![[(ABSENT, 0); F]; parties] }
     }
 
-    /// Empty pools whose position table has room for party ids below `parties` (it grows
-    /// past that as needed).
-    pub(crate) fn with_capacity(pools: usize, parties: usize) -> Self {
-        Self { members: vec![Vec::new(); pools], place: vec![(ABSENT, 0); parties] }
-    }
-
-    /// Puts `id` in `pool` (no change if it is in a pool already).
+    /// Puts `id` in `pool` (no change if it is in a pool of that family already).
     pub(crate) fn insert(&mut self, pool: usize, id: PartyId) {
         let i = id as usize;
         if self.place.len() <= i {
-            self.place.resize(i + 1, (ABSENT, 0));
+            self.place.resize(i + 1, [(ABSENT, 0); F]);
         }
-        if self.place[i].0 == ABSENT {
-            self.place[i] = (pool as u32, self.members[pool].len() as u32);
+        let f = self.family[pool] as usize;
+        if self.place[i][f].0 == ABSENT {
+            self.place[i][f] = (pool as u32, self.members[pool].len() as u32);
             self.members[pool].push(id);
         }
     }
 
-    /// Takes `id` out of its pool; returns the pool it was in.
-    pub(crate) fn remove(&mut self, id: PartyId) -> Option<usize> {
-        let (pool, pos) = *self.place.get(id as usize)?;
+    /// Takes `id` out of its pool of `family`; returns the pool it was in.
+    pub(crate) fn remove(&mut self, family: usize, id: PartyId) -> Option<usize> {
+        let (pool, pos) = self.place.get(id as usize)?[family];
         if pool == ABSENT {
             return None;
         }
+        Some(self.take_out(family, id, pool, pos))
+    }
+
+    /// Takes `id` out of every pool it is in.
+    pub(crate) fn remove_everywhere(&mut self, id: PartyId) {
+        let Some(&places) = self.place.get(id as usize) else { return };
+        for (family, (pool, pos)) in places.into_iter().enumerate() {
+            if pool != ABSENT {
+                self.take_out(family, id, pool, pos);
+            }
+        }
+    }
+
+    fn take_out(&mut self, family: usize, id: PartyId, pool: u32, pos: u32) -> usize {
         let members = &mut self.members[pool as usize];
         members.swap_remove(pos as usize);
         if let Some(&moved) = members.get(pos as usize) {
-            self.place[moved as usize].1 = pos;
+            self.place[moved as usize][family].1 = pos;
         }
-        self.place[id as usize].0 = ABSENT;
-        Some(pool as usize)
+        self.place[id as usize][family].0 = ABSENT;
+        pool as usize
     }
 
-    pub(crate) fn contains(&self, id: PartyId) -> bool {
-        self.place.get(id as usize).is_some_and(|p| p.0 != ABSENT)
+    /// Whether `id` is in a pool of `family`.
+    pub(crate) fn contains(&self, family: usize, id: PartyId) -> bool {
+        self.place.get(id as usize).is_some_and(|p| p[family].0 != ABSENT)
     }
 
     pub(crate) fn len(&self, pool: usize) -> usize {
@@ -158,8 +184,9 @@ impl Pools {
     }
 
     pub(crate) fn clear(&mut self, pool: usize) {
+        let f = self.family[pool] as usize;
         for &m in &self.members[pool] {
-            self.place[m as usize].0 = ABSENT;
+            self.place[m as usize][f].0 = ABSENT;
         }
         self.members[pool].clear();
     }
@@ -182,18 +209,18 @@ mod tests {
         p.insert(1, 7);
         p.insert(1, 1); // already in pool 0: unchanged
         assert_eq!((p.len(0), p.len(1)), (4, 1));
-        assert_eq!(p.remove(5), Some(0));
-        assert_eq!(p.remove(5), None);
-        assert!(p.contains(3) && p.contains(9) && p.contains(1) && p.contains(7));
+        assert_eq!(p.remove(0, 5), Some(0));
+        assert_eq!(p.remove(0, 5), None);
+        assert!(p.contains(0, 3) && p.contains(0, 9) && p.contains(0, 1) && p.contains(0, 7));
         let mut m = p.members(0).to_vec();
         m.sort();
         assert_eq!(m, vec![1, 3, 9]);
         for id in [1, 3, 9] {
-            assert_eq!(p.remove(id), Some(0));
+            assert_eq!(p.remove(0, id), Some(0));
         }
         assert_eq!(p.len(0), 0);
         p.clear(1);
-        assert!(!p.contains(7));
+        assert!(!p.contains(0, 7));
         p.insert(0, 7);
         assert_eq!(p.get(0, 0), 7);
     }
