@@ -123,6 +123,24 @@ fn select_quantile(xs: &mut [f64], q: f64) -> Option<f64> {
     Some(at_lo + (h - lo as f64) * (next - at_lo))
 }
 
+/// [`select_quantile`] at each of `qs` (in increasing order): each selection looks only
+/// among the values above the previous one. Reorders `xs`.
+fn select_quantiles<const N: usize>(xs: &mut [f64], qs: [f64; N]) -> [Option<f64>; N] {
+    debug_assert!(qs.is_sorted(), "quantiles in increasing order");
+    // Every value before `start` is at most every value from `start` on.
+    let mut start = 0;
+    qs.map(|q| {
+        if xs.is_empty() {
+            return None;
+        }
+        let (lo, h) = quantile_position(xs.len(), q);
+        let (_, &mut at_lo, above) = xs[start..].select_nth_unstable_by(lo - start, f64::total_cmp);
+        let next = above.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo);
+        start = lo;
+        Some(at_lo + (h - lo as f64) * (next - at_lo))
+    })
+}
+
 /// Jain's fairness index (Σx)²/(n·Σx²); `None` if empty or all zero.
 pub fn jain(xs: &[f64]) -> Option<f64> {
     let s: f64 = xs.iter().sum();
@@ -199,6 +217,7 @@ pub fn summarize(run: &RunRecord) -> Summary {
     }
     // Means first: selection reorders the data.
     let (lead_mean, book_mean_all, journey_mean) = (mean(&lead), mean(&book), mean(&journey));
+    let [lead_days_p50, lead_days_p90, lead_days_p99] = select_quantiles(&mut lead, [0.5, 0.9, 0.99]);
     let served = lead.len() as u64;
     let (book_people, book_bots) = (mean(&book_people), mean(&book_bots));
 
@@ -248,9 +267,9 @@ pub fn summarize(run: &RunRecord) -> Summary {
         abandoned,
         waiting_at_end,
         lead_days_mean: lead_mean,
-        lead_days_p50: select_quantile(&mut lead, 0.5),
-        lead_days_p90: select_quantile(&mut lead, 0.9),
-        lead_days_p99: select_quantile(&mut lead, 0.99),
+        lead_days_p50,
+        lead_days_p90,
+        lead_days_p99,
         book_days_mean: book_mean_all,
         book_days_p90: select_quantile(&mut book, 0.9),
         journey_days_mean: journey_mean,
@@ -296,7 +315,11 @@ mod tests {
             let mut unsorted = data.clone();
             assert!((select_quantile(&mut unsorted, q).unwrap() - want).abs() < 1e-12, "selected, q {q}");
         }
+        let mut unsorted = data.clone();
+        let several = select_quantiles(&mut unsorted, [0.0, 0.5, 0.9, 0.99, 1.0]);
+        assert_eq!(several, [0.0, 0.5, 0.9, 0.99, 1.0].map(|q| quantile(&xs, q)), "several at once");
         assert_eq!(select_quantile(&mut [], 0.5), None);
+        assert_eq!(select_quantiles(&mut [], [0.5, 0.9]), [None, None]);
         assert_eq!(select_quantile(&mut [7.0], 0.9), Some(7.0));
     }
 
@@ -306,9 +329,11 @@ mod tests {
         let data: Vec<f64> = (0..1001).map(|_| (r.uniform() * 50.0).floor()).collect();
         let mut xs = data.clone();
         xs.sort_by(f64::total_cmp);
-        for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0] {
+        let qs = [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0];
+        for q in qs {
             assert_eq!(select_quantile(&mut data.clone(), q), quantile(&xs, q), "q {q}");
         }
+        assert_eq!(select_quantiles(&mut data.clone(), qs), qs.map(|q| quantile(&xs, q)));
     }
 
     #[test]
