@@ -132,8 +132,9 @@ impl Attributes {
 /// Laid out for the event loop: the fields touched at every step of a party's journey
 /// come first and fill one 64-byte cache line (records are 64-byte aligned); the second
 /// line holds what the summary reads besides (kind, outcome, arrival, the milestones it
-/// measures), the third counters and the pickup milestones. A replication's party table is several megabytes and is visited in
-/// no particular order, so each line not touched is a cache miss saved.
+/// measures), the third counters and the pickup milestones. A replication's party table
+/// is several megabytes and is visited in no particular order, so each line not touched
+/// is a cache miss saved.
 #[derive(Debug, Clone)]
 #[repr(C, align(64))]
 pub struct Party {

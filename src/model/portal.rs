@@ -178,10 +178,9 @@ struct Portal<'a> {
     policies: Vec<Box<dyn Policy>>,
     policy_rng: Vec<Stream>,
     release_rng: Stream,
-    /// Per service: the instant the policy books next, if any, and the largest party that
+    /// Per service: the instant the policy books next, if any, with the largest party that
     /// fitted when it was named (nothing changes before it, or it would be named again).
-    wake_at: Vec<Option<Time>>,
-    wake_fit: Vec<u32>,
+    wake: Vec<Option<(Time, u32)>>,
     dirty: Vec<bool>,
     parties: Vec<Party>,
     bookings: Vec<Booking>,
@@ -248,8 +247,7 @@ impl<'a> Portal<'a> {
                 .collect(),
             policy_rng: (0..n).map(|s| streams.stream(Purpose::Policy, s as u64)).collect(),
             release_rng: streams.stream(Purpose::Release, 0),
-            wake_at: vec![None; n],
-            wake_fit: vec![0; n],
+            wake: vec![None; n],
             dirty: vec![false; n],
             parties,
             bookings,
@@ -424,8 +422,8 @@ impl<'a> Portal<'a> {
         if let Some(&t) = self.arrivals.get(self.next_arrival) {
             consider((t, RANK_ARRIVAL), Source::Arrival);
         }
-        for (s, at) in self.wake_at.iter().enumerate() {
-            if let Some(t) = *at {
+        for (s, wake) in self.wake.iter().enumerate() {
+            if let Some((t, _)) = *wake {
                 consider((t, RANK_WAKE), Source::Wake(s));
             }
         }
@@ -442,8 +440,9 @@ impl<'a> Portal<'a> {
 
     /// Service `s`'s policy books at the instant it named, nothing having changed since.
     fn wake(&mut self, s: usize, now: Time) {
-        self.wake_at[s] = None;
-        let max_fit = self.wake_fit[s];
+        let Some((_, max_fit)) = self.wake[s].take() else {
+            unreachable!("service {s} woke without a booking instant")
+        };
         debug_assert_eq!(max_fit, self.calendars[s].max_fit(self.min_bookable_day(now)));
         if let Some(id) = self.policies[s].pick(now, max_fit, &mut self.policy_rng[s]) {
             self.book(id, s, now);
@@ -493,12 +492,11 @@ impl<'a> Portal<'a> {
                 match self.policies[s].next(now, max_fit, &mut self.policy_rng[s]) {
                     Next::Now(id) => self.book(id, s, now),
                     Next::Idle => {
-                        self.wake_at[s] = None;
+                        self.wake[s] = None;
                         break;
                     }
                     Next::At(t) => {
-                        self.wake_at[s] = Some(t);
-                        self.wake_fit[s] = max_fit;
+                        self.wake[s] = Some((t, max_fit));
                         break;
                     }
                 }
@@ -675,7 +673,7 @@ impl<'a> Portal<'a> {
         self.policies[service].join(w);
         self.dirty[service] = true;
         if service == 0 {
-            let s = w.size as usize - 1;
+            let s = w.size_index();
             self.looking_by_since[s].push_back((w.since, id));
             self.urgency.insert(s, id, w.need_by, w.since);
             if let Some(patience) = patience {

@@ -113,14 +113,8 @@ fn mean(xs: &[f64]) -> Option<f64> {
 
 /// [`quantile`] of unsorted data, by selection (linear time): reorders `xs`.
 fn select_quantile(xs: &mut [f64], q: f64) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    let (lo, h) = quantile_position(xs.len(), q);
-    let (_, &mut at_lo, above) = xs.select_nth_unstable_by(lo, f64::total_cmp);
-    // The next order statistic is the smallest element above position `lo`.
-    let next = above.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo);
-    Some(at_lo + (h - lo as f64) * (next - at_lo))
+    let [x] = select_quantiles(xs, [q]);
+    x
 }
 
 /// [`select_quantile`] at each of `qs` (in increasing order): each selection looks only
@@ -135,6 +129,7 @@ fn select_quantiles<const N: usize>(xs: &mut [f64], qs: [f64; N]) -> [Option<f64
         }
         let (lo, h) = quantile_position(xs.len(), q);
         let (_, &mut at_lo, above) = xs[start..].select_nth_unstable_by(lo - start, f64::total_cmp);
+        // The next order statistic is the smallest value above position `lo`.
         let next = above.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo);
         start = lo;
         Some(at_lo + (h - lo as f64) * (next - at_lo))
