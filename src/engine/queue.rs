@@ -95,6 +95,9 @@ pub struct EventQueue<E> {
     sequence: u64,
     processed: u64,
     len: usize,
+    /// What [`EventQueue::next_from_heap`] found last, while nothing was scheduled or
+    /// popped since (a `peek` followed by a `pop` looks once).
+    head: Option<Option<bool>>,
 }
 
 impl<E> EventQueue<E> {
@@ -117,6 +120,7 @@ impl<E> EventQueue<E> {
             sequence: 0,
             processed: 0,
             len: 0,
+            head: None,
         }
     }
 
@@ -150,6 +154,7 @@ impl<E> EventQueue<E> {
             return Err(ScheduleError { at, now: self.now });
         }
         self.sequence += 1;
+        self.head = None;
         let entry = Entry { time: at, order: u64::from(rank) << 56 | self.sequence, event };
         self.len += 1;
         let offset = at.div_euclid(self.width) - self.bucket;
@@ -197,15 +202,20 @@ impl<E> EventQueue<E> {
     /// Whether the next event comes from the heap (events scheduled into the current
     /// bucket after it opened) rather than the sorted bucket; `None` if there is none.
     fn next_from_heap(&mut self) -> Option<bool> {
+        if let Some(head) = self.head {
+            return head;
+        }
         if self.sorted.is_empty() && self.heap.is_empty() {
             self.advance();
         }
-        match (self.sorted.last(), self.heap.peek()) {
+        let head = match (self.sorted.last(), self.heap.peek()) {
             (Some(a), Some(Reverse(b))) => Some(b.key() < a.key()),
             (None, Some(_)) => Some(true),
             (Some(_), None) => Some(false),
             (None, None) => None,
-        }
+        };
+        self.head = Some(head);
+        head
     }
 
     /// The instant and rank of the next event, without removing it.
@@ -217,6 +227,7 @@ impl<E> EventQueue<E> {
     /// Removes the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         let entry = if self.next_from_heap()? { self.heap.pop()?.0 } else { self.sorted.pop()? };
+        self.head = None;
         self.len -= 1;
         self.now = entry.time;
         self.processed += 1;

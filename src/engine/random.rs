@@ -17,9 +17,13 @@
 //! attributes, a booking's fate). Those are [`ShortStream`]s: SplitMix64 (Steele, Lea and
 //! Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014; it passes
 //! BigCrush) started directly at the stream's key, so opening one costs nothing beyond
-//! the key. SplitMix64 walks one Weyl sequence, so two short streams could share draws
-//! only if their keys lay within a few steps of each other on it: with n streams of d
-//! draws that has probability about n²·d / 2^64, below 10^-8 per replication here.
+//! the key. A booking's fate is drawn from eight such streams, one per part (whether the
+//! party confirms, when, whether it shows, ...), 2^32 steps apart on the sequence
+//! ([`ShortStream::part`]), so each part is drawn only if it matters and always gets
+//! the same numbers. SplitMix64 walks one Weyl sequence, so two short streams could
+//! share draws only if their starts lay within a few steps of each other on it: with n
+//! streams of d draws that has probability about n²·d / 2^64, below 10^-7 per
+//! replication here (n ≈ 500,000 streams of one or two draws).
 //! (ChaCha and Philox were measured here first, then xoshiro for every stream: see
 //! BENCHMARKS.md.)
 
@@ -89,9 +93,15 @@ impl Streams {
     }
 
     /// A [`ShortStream`] for `purpose`, `index` and `sub`: for a handful of draws (a
-    /// party's attributes, a booking's fate).
+    /// party's attributes).
     pub fn short(&self, purpose: Purpose, index: u64, sub: u64) -> ShortStream {
-        Stream { rng: SplitMix64::from_seed(self.key_of(purpose, index, sub).to_le_bytes()) }
+        ShortStream::part(self.key_of(purpose, index, sub), 0)
+    }
+
+    /// The key of the short streams for `purpose`, `index` and `sub`, to open their parts
+    /// later with [`ShortStream::part`] (8 bytes to keep instead of a generator).
+    pub fn short_key(&self, purpose: Purpose, index: u64, sub: u64) -> u64 {
+        self.key_of(purpose, index, sub)
     }
 
     /// The 64-bit key of a stream: each field of `(seed, purpose, index, sub)` goes
@@ -116,6 +126,19 @@ pub struct Stream<R = Xoshiro256PlusPlus> {
 
 /// A stream for a handful of draws, opened at no cost: SplitMix64 from the stream's key.
 pub type ShortStream = Stream<SplitMix64>;
+
+/// Distance between the parts of one key on SplitMix64's Weyl sequence: 2^32 steps.
+const PART_SPACING: u64 = 0x9E37_79B9_7F4A_7C15u64.wrapping_shl(32);
+
+impl ShortStream {
+    /// Part `part` of the short streams of `key` (part 0 is [`Streams::short`]'s stream):
+    /// SplitMix64 started `part` × 2^32 steps further along its sequence, so the parts are
+    /// independent streams and one part's draws never depend on whether another part was
+    /// drawn from. A booking's fate draws each of its parts only when it matters.
+    pub fn part(key: u64, part: u64) -> Self {
+        Stream { rng: SplitMix64::from_seed(key.wrapping_add(part.wrapping_mul(PART_SPACING)).to_le_bytes()) }
+    }
+}
 
 impl<R: TryRng<Error = std::convert::Infallible>> TryRng for Stream<R> {
     type Error = std::convert::Infallible;
@@ -220,6 +243,24 @@ mod tests {
         }
         assert_ne!(Streams::key(5, 6, 11, 3), Streams::key(5, 6, 3, 11), "fields are not interchangeable");
         assert_ne!(Streams::key(5, 6, 11, 0), Streams::key(6, 6, 11, 0));
+    }
+
+    #[test]
+    fn parts_are_reproducible_and_distinct() {
+        let s = Streams::new(3);
+        let key = s.short_key(Purpose::PartyBehaviour, 7, 2);
+        let first = |part| rand::Rng::next_u64(&mut ShortStream::part(key, part));
+        assert_eq!(
+            first(0),
+            rand::Rng::next_u64(&mut s.short(Purpose::PartyBehaviour, 7, 2)),
+            "part 0 is the short stream"
+        );
+        let firsts: Vec<u64> = (0..8).map(first).collect();
+        assert_eq!(firsts, (0..8).map(first).collect::<Vec<_>>());
+        let mut sorted = firsts.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 8, "eight parts, eight different streams");
     }
 
     #[test]

@@ -122,16 +122,22 @@ impl DaySet {
 struct RoomIndex {
     value: Vec<u32>,
     at_least: Vec<DaySet>,
+    /// Changes whenever some day's membership of some size changes.
+    generation: u64,
 }
 
 impl RoomIndex {
     fn new(n: usize) -> Self {
-        Self { value: vec![0; n], at_least: (0..MAX_PARTY).map(|_| DaySet::new(n)).collect() }
+        Self { value: vec![0; n], at_least: (0..MAX_PARTY).map(|_| DaySet::new(n)).collect(), generation: 0 }
     }
 
     fn set(&mut self, day: usize, value: u32) {
         let old = std::mem::replace(&mut self.value[day], value);
         let (lo, hi) = (old.min(value).min(MAX_PARTY), old.max(value).min(MAX_PARTY));
+        if lo == hi {
+            return;
+        }
+        self.generation += 1;
         // Only the sizes between the old and the new value change membership.
         for need in lo + 1..=hi {
             let set = &mut self.at_least[need as usize - 1];
@@ -174,7 +180,12 @@ pub struct Calendar {
     bookable: Vec<bool>,
     /// Per (day, band): no slot below this index is free, so `take` starts looking there.
     first_free: Vec<u32>,
+    /// Free slots per day, all bands.
+    day_free: Vec<u32>,
     index: RoomIndex,
+    /// The last answer of [`Calendar::max_fit`]: the index generation and the first day
+    /// it was for, and the answer.
+    max_fit_memo: (u64, usize, u32),
 }
 
 impl Calendar {
@@ -195,6 +206,7 @@ impl Calendar {
         }
         // Closed days keep free slots for a uniform layout; their room is zero, so they are never taken.
         let slots = vec![Slot::Free { ever_booked: false }; days * per_day];
+        let day_free = open.iter().map(|&is_open| if is_open { per_day as u32 } else { 0 }).collect();
         Self {
             bands: bands.to_vec(),
             offsets,
@@ -207,7 +219,9 @@ impl Calendar {
             bookable: vec![true; room.len()],
             first_free: vec![0; room.len()],
             room,
+            day_free,
             index: RoomIndex::new(days),
+            max_fit_memo: (u64::MAX, 0, 0),
         }
     }
 
@@ -248,7 +262,7 @@ impl Calendar {
 
     /// Free slots of a day, all bands.
     pub fn day_room(&self, day: usize) -> u32 {
-        (0..self.bands.len()).map(|b| self.room(day, b)).sum()
+        self.day_free[day]
     }
 
     /// The state of slot `i` of `band` on `day`.
@@ -289,8 +303,15 @@ impl Calendar {
     }
 
     /// The largest party (up to [`MAX_PARTY`]) that fits somewhere on a released day `>= lo`.
-    pub fn max_fit(&self, lo: usize) -> u32 {
-        if lo >= self.days() { 0 } else { self.index.max_from(lo) }
+    pub fn max_fit(&mut self, lo: usize) -> u32 {
+        let (generation, memo_lo, memo) = self.max_fit_memo;
+        if generation == self.index.generation && memo_lo == lo {
+            debug_assert_eq!(memo, if lo >= self.days() { 0 } else { self.index.max_from(lo) });
+            return memo;
+        }
+        let fit = if lo >= self.days() { 0 } else { self.index.max_from(lo) };
+        self.max_fit_memo = (self.index.generation, lo, fit);
+        fit
     }
 
     /// The earliest released day `>= lo` with a band that has room for `size`, and that
@@ -335,9 +356,16 @@ impl Calendar {
         }
         self.first_free[cell] = i as u32;
         debug_assert_eq!(placement.len as u32, size, "take() without room");
-        self.room[day * self.bands.len() + band] -= size;
-        self.refresh(day);
-        if self.released[day] && self.filled_at[day].is_none() && self.day_room(day) == 0 {
+        let before = self.room[cell];
+        self.room[cell] -= size;
+        self.day_free[day] -= size;
+        // The day's bookable maximum changes only if this band held it (a band taken from
+        // is bookable; an unreleased day's value stays zero).
+        if self.released[day] && before == self.index.value[day] {
+            self.refresh(day);
+        }
+        debug_assert_eq!(self.index.value[day], if self.released[day] { self.max_band_room(day) } else { 0 });
+        if self.released[day] && self.filled_at[day].is_none() && self.day_free[day] == 0 {
             self.filled_at[day] = Some(now);
         }
         (placement, reused)
@@ -352,7 +380,12 @@ impl Calendar {
             self.first_free[cell] = self.first_free[cell].min(i);
         }
         self.room[cell] += p.len as u32;
-        self.refresh(p.day as usize);
+        let day = p.day as usize;
+        self.day_free[day] += p.len as u32;
+        if self.released[day] && self.bookable[cell] && self.room[cell] > self.index.value[day] {
+            self.index.set(day, self.room[cell]);
+        }
+        debug_assert_eq!(self.index.value[day], if self.released[day] { self.max_band_room(day) } else { 0 });
     }
 
     /// Marks a booking's slots as attended or no-show at its appointment.
@@ -373,6 +406,7 @@ impl Calendar {
         for b in 0..self.bands.len() {
             self.room[day * self.bands.len() + b] = 0;
         }
+        self.day_free[day] = 0;
         self.tally(day)
     }
 
@@ -408,7 +442,7 @@ mod tests {
 
     #[test]
     fn nothing_fits_before_release() {
-        let c = cal(14);
+        let mut c = cal(14);
         assert_eq!(c.max_fit(0), 0);
         assert_eq!(c.earliest_fit(0, 1), None);
     }

@@ -1,6 +1,6 @@
 //! Parties (a person or a family booking together) and their bookings.
 
-use crate::engine::{ShortStream, Time};
+use crate::engine::{ShortStream, Time, time};
 
 use super::calendar::{BookingId, Placement};
 use super::config::ModelConfig;
@@ -215,35 +215,78 @@ impl BookingEnd {
     }
 }
 
-/// What will happen to a booking, drawn when it is made from the party's behaviour
-/// sub-stream for its k-th booking, so a party's k-th booking has the same fate under
-/// every policy.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Fate {
-    /// Confirms at all.
-    pub confirms: bool,
-    /// Seconds from e-mail to confirmation.
-    pub confirm_delay: Time,
-    /// Seconds from booking to a voluntary cancellation.
-    pub cancel_after: Time,
-    /// Found by the office (automated parties only).
-    pub detected: bool,
-    /// The part of the fate still to come once the booking's end is planned.
-    pub outlook: Outlook,
+/// What will happen to a booking: the key of its own short streams, one per part of its
+/// fate, so that a part is drawn only when it matters (most bookings never need most
+/// parts) and a party's k-th booking has the same fate under every policy and variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fate {
+    key: u64,
 }
 
-/// What a booking's fate still holds once the booking is made: what happens at the
-/// appointment and after a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Outlook {
-    /// Days from lodging to passport ready.
-    pub processing_days: u32,
-    /// Attends.
-    pub shows: bool,
-    /// Documents complete.
-    pub docs_ok: bool,
-    /// Looks again after a failure.
-    pub rebooks: bool,
+/// The parts of a booking's fate. Their numbers are part of the streams' derivation:
+/// never renumber one.
+#[derive(Debug, Clone, Copy)]
+#[repr(u64)]
+enum Part {
+    Confirms = 0,
+    ConfirmDelay = 1,
+    CancelAfter = 2,
+    Detected = 3,
+    Shows = 4,
+    DocsOk = 5,
+    Rebooks = 6,
+    ProcessingDays = 7,
+}
+
+impl Fate {
+    /// The fate with streams of key `key` ([`crate::engine::Streams::short_key`]).
+    pub(crate) fn new(key: u64) -> Self {
+        Self { key }
+    }
+
+    fn stream(self, part: Part) -> ShortStream {
+        ShortStream::part(self.key, part as u64)
+    }
+
+    /// Whether the party confirms at all, with probability `p`.
+    pub(crate) fn confirms(self, p: f64) -> bool {
+        self.stream(Part::Confirms).bernoulli(p)
+    }
+
+    /// Seconds from e-mail to confirmation: exponential with mean `mean` seconds.
+    pub(crate) fn confirm_delay(self, mean: f64) -> Time {
+        time::seconds(self.stream(Part::ConfirmDelay).exponential(mean))
+    }
+
+    /// Seconds from booking to a voluntary cancellation at `rate` per second.
+    pub(crate) fn cancel_after(self, rate: f64) -> Time {
+        if rate > 0.0 { time::seconds(self.stream(Part::CancelAfter).exponential(1.0 / rate)) } else { Time::MAX / 4 }
+    }
+
+    /// Whether the office finds the script, with probability `p` (automated parties only).
+    pub(crate) fn detected(self, p: f64) -> bool {
+        self.stream(Part::Detected).bernoulli(p)
+    }
+
+    /// Whether the party attends, with probability `p`.
+    pub(crate) fn shows(self, p: f64) -> bool {
+        self.stream(Part::Shows).bernoulli(p)
+    }
+
+    /// Whether its documents are complete, with probability `p`.
+    pub(crate) fn docs_ok(self, p: f64) -> bool {
+        self.stream(Part::DocsOk).bernoulli(p)
+    }
+
+    /// Whether it looks again after a failure, with probability `p`.
+    pub(crate) fn rebooks(self, p: f64) -> bool {
+        self.stream(Part::Rebooks).bernoulli(p)
+    }
+
+    /// Days from lodging to passport ready, uniform on `lo..=hi`.
+    pub(crate) fn processing_days(self, (lo, hi): (u32, u32)) -> u32 {
+        self.stream(Part::ProcessingDays).integer(i64::from(lo), i64::from(hi)) as u32
+    }
 }
 
 /// One booking.
@@ -257,8 +300,8 @@ pub struct Booking {
     pub party: PartyId,
     /// Where.
     pub placement: Placement,
-    /// What its fate still holds.
-    pub(crate) outlook: Outlook,
+    /// Its fate.
+    pub(crate) fate: Fate,
     /// Which service.
     pub service: u8,
     /// Given from the legacy queue rather than booked on the portal.

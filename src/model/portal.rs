@@ -11,13 +11,13 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::time::{day_of, day_start, seconds};
+use crate::engine::time::{day_of, day_start};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 
 use super::calendar::{BookingId, Calendar, DayTally, Slot};
 use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
-use super::party::{Attributes, Booking, BookingEnd, Fate, Outcome, Outlook, Party, PartyId, PartyKind, Stage};
+use super::party::{Attributes, Booking, BookingEnd, Fate, Outcome, Party, PartyId, PartyKind, Stage};
 use super::policy::{self, Next, Policy, Waiter};
 use super::urgency::Urgency;
 
@@ -208,6 +208,9 @@ struct Portal<'a> {
     end: Time,
     /// A reusable buffer of booking ids.
     scratch: Vec<BookingId>,
+    /// A bitmap of booking ids, all zero between uses: the bookings a band's appointments
+    /// have met so far.
+    seen: Vec<u64>,
     /// Give-up deadlines by run day: (instant, party, patience generation). Most parties
     /// book before their patience runs out, so a deadline enters the event queue only on
     /// its day, and only if the party is still looking then.
@@ -268,6 +271,7 @@ impl<'a> Portal<'a> {
             need_by_inversions: 0,
             end: day_start(i64::from(config.days)),
             scratch: Vec::new(),
+            seen: Vec::new(),
             give_ups,
         }
     }
@@ -443,7 +447,8 @@ impl<'a> Portal<'a> {
         let Some((_, max_fit)) = self.wake[s].take() else {
             unreachable!("service {s} woke without a booking instant")
         };
-        debug_assert_eq!(max_fit, self.calendars[s].max_fit(self.min_bookable_day(now)));
+        let lo = self.min_bookable_day(now);
+        debug_assert_eq!(max_fit, self.calendars[s].max_fit(lo));
         if let Some(id) = self.policies[s].pick(now, max_fit, &mut self.policy_rng[s]) {
             self.book(id, s, now);
         }
@@ -488,7 +493,8 @@ impl<'a> Portal<'a> {
                 continue;
             }
             loop {
-                let max_fit = self.calendars[s].max_fit(self.min_bookable_day(now));
+                let lo = self.min_bookable_day(now);
+                let max_fit = self.calendars[s].max_fit(lo);
                 match self.policies[s].next(now, max_fit, &mut self.policy_rng[s]) {
                     Next::Now(id) => self.book(id, s, now),
                     Next::Idle => {
@@ -573,15 +579,24 @@ impl<'a> Portal<'a> {
         let mut held = std::mem::take(&mut self.scratch);
         held.clear();
         let cal = &self.calendars[service];
+        let seen = &mut self.seen;
+        if seen.len() * 64 < self.bookings.len() {
+            seen.resize(self.bookings.len().div_ceil(64), 0);
+        }
         for i in 0..cal.bands()[band].slots as usize {
             // A booking's first slot is its lowest, so the first time a booking is met in
             // slot order is its first slot. (Reading the booking records here instead
             // cost a cache miss per slot.)
-            if let Slot::Held(b) = cal.slot(day, band, i)
-                && !held.contains(&b)
-            {
-                held.push(b);
+            if let Slot::Held(b) = cal.slot(day, band, i) {
+                let (w, bit) = (b as usize / 64, 1u64 << (b % 64));
+                if seen[w] & bit == 0 {
+                    seen[w] |= bit;
+                    held.push(b);
+                }
             }
+        }
+        for &b in &held {
+            seen[b as usize / 64] = 0;
         }
         debug_assert!(held.iter().all(|&b| {
             let p = &self.bookings[b as usize].placement;
@@ -781,28 +796,8 @@ impl<'a> Portal<'a> {
         let behaviour = &self.config.behaviour;
         let party = &mut self.parties[id as usize];
         let bot = party.attributes.bot;
-        // The fate: always these eight draws in this order, from the sub-stream of this
-        // party's k-th booking.
-        let rng = &mut self.streams.short(Purpose::PartyBehaviour, party.tag(), u64::from(party.bookings));
-        let fate = Fate {
-            confirms: rng.bernoulli(if bot { behaviour.bot_confirm_prob } else { behaviour.confirm_prob }),
-            confirm_delay: seconds(rng.exponential(behaviour.confirm_delay)),
-            cancel_after: if behaviour.cancel_rate > 0.0 {
-                seconds(rng.exponential(1.0 / behaviour.cancel_rate))
-            } else {
-                rng.uniform();
-                Time::MAX / 4
-            },
-            detected: rng.bernoulli(self.config.allocation.bot_detection_prob) && bot,
-            outlook: Outlook {
-                shows: rng.bernoulli(behaviour.show_prob),
-                docs_ok: rng.bernoulli(behaviour.docs_ok_prob),
-                rebooks: rng.bernoulli(behaviour.rebook_prob),
-                processing_days: rng
-                    .integer(i64::from(behaviour.processing_days.0), i64::from(behaviour.processing_days.1))
-                    as u32,
-            },
-        };
+        // The fate of this party's k-th booking; each part is drawn only if it matters.
+        let fate = Fate::new(self.streams.short_key(Purpose::PartyBehaviour, party.tag(), u64::from(party.bookings)));
         party.bookings += 1;
         party.stage = Stage::Holding(b);
         party.outcome = Outcome::Holding;
@@ -830,8 +825,9 @@ impl<'a> Portal<'a> {
                 } else {
                     email_at = Some(email);
                     deadline = Some(due);
-                    let when = email + fate.confirm_delay;
-                    if fate.confirms && when <= due {
+                    let confirms = fate.confirms(if bot { behaviour.bot_confirm_prob } else { behaviour.confirm_prob });
+                    let when = email + fate.confirm_delay(behaviour.confirm_delay);
+                    if confirms && when <= due {
                         confirmed_at = Some(when);
                     } else {
                         auto_cancel_at = Some(due);
@@ -841,12 +837,15 @@ impl<'a> Portal<'a> {
             _ => confirmed_at = Some(now),
         }
         let mut end = (appointment, BookingEnd::Attended);
-        let cancel_at = now.saturating_add(fate.cancel_after);
-        let detect_at = now + DAY;
-        if service == 0 && cancel_at < end.0 {
-            end = (cancel_at, BookingEnd::Cancelled);
+        if service == 0 {
+            let cancel_at = now.saturating_add(fate.cancel_after(behaviour.cancel_rate));
+            if cancel_at < end.0 {
+                end = (cancel_at, BookingEnd::Cancelled);
+            }
         }
-        if fate.detected && detect_at < end.0 {
+        let detect_at = now + DAY;
+        let detection = self.config.allocation.bot_detection_prob;
+        if bot && detection > 0.0 && detect_at < end.0 && fate.detected(detection) {
             end = (detect_at, BookingEnd::Detected);
         }
         if let Some(t) = auto_cancel_at
@@ -866,7 +865,7 @@ impl<'a> Portal<'a> {
             deadline,
             confirmed_at,
             end: None,
-            outlook: fate.outlook,
+            fate,
         });
         self.dirty[service] = true;
         // An appointment kept to the end is met by its band's `Appointments` event.
@@ -888,8 +887,8 @@ impl<'a> Portal<'a> {
     fn end_booking(&mut self, b: BookingId, end: BookingEnd, now: Time) {
         self.bookings[b as usize].end = Some((now, end));
         let booking = &self.bookings[b as usize];
-        let (id, service, fate, placement) =
-            (booking.party, booking.service as usize, booking.outlook, booking.placement);
+        let (id, service, fate, placement) = (booking.party, booking.service as usize, booking.fate, booking.placement);
+        let behaviour = &self.config.behaviour;
         match end {
             BookingEnd::AutoCancelled | BookingEnd::NoShow => {
                 unreachable!("auto-cancellations go to auto_cancel(); no-shows are decided at the appointment")
@@ -906,19 +905,20 @@ impl<'a> Portal<'a> {
                     p.outcome = Outcome::Detected;
                 }
             }
-            BookingEnd::Attended if !fate.shows => {
+            BookingEnd::Attended if !fate.shows(behaviour.show_prob) => {
+                let rebooks = fate.rebooks(behaviour.rebook_prob);
                 self.bookings[b as usize].end = Some((now, BookingEnd::NoShow));
                 self.calendars[service].settle(&placement, false);
                 self.parties[id as usize].no_shows += 1;
-                self.retry_or_lose(id, service, fate.rebooks, now);
+                self.retry_or_lose(id, service, rebooks, now);
             }
             BookingEnd::Attended => {
                 self.calendars[service].settle(&placement, true);
-                if service == 0 && !fate.docs_ok {
+                if service == 0 && !fate.docs_ok(behaviour.docs_ok_prob) {
                     self.parties[id as usize].doc_failures += 1;
                     self.start_looking(id, 0, now);
                 } else if service == 0 && self.config.pickup.is_some() {
-                    let ready = now + i64::from(fate.processing_days) * DAY;
+                    let ready = now + i64::from(fate.processing_days(behaviour.processing_days)) * DAY;
                     let p = &mut self.parties[id as usize];
                     p.served = Some(now);
                     p.ready = Some(ready);
@@ -957,7 +957,8 @@ impl<'a> Portal<'a> {
         self.bookings[b as usize].end = Some((now, BookingEnd::AutoCancelled));
         self.free_booking(b);
         let booking = &self.bookings[b as usize];
-        let (id, service, rebooks) = (booking.party, booking.service as usize, booking.outlook.rebooks);
+        let (id, service) = (booking.party, booking.service as usize);
+        let rebooks = booking.fate.rebooks(self.config.behaviour.rebook_prob);
         self.parties[id as usize].auto_cancels += 1;
         // A legacy party loses its turn and looks on the portal like a new party.
         self.retry_or_lose(id, service, rebooks, now);
