@@ -157,8 +157,11 @@ impl RoomIndex {
         }
     }
 
-    /// The maximum over indexes `>= lo`, capped at [`MAX_PARTY`].
+    /// The maximum over indexes `>= lo`, capped at [`MAX_PARTY`] (0 past the end).
     fn max_from(&self, lo: usize) -> u32 {
+        if lo >= self.value.len() {
+            return 0;
+        }
         (1..=MAX_PARTY).rev().find(|&need| self.at_least[need as usize - 1].first_from(lo).is_some()).unwrap_or(0)
     }
 }
@@ -286,9 +289,13 @@ impl Calendar {
         }
     }
 
+    /// What the room index holds for `day`: its largest bookable band room once released.
+    fn indexed_room(&self, day: usize) -> u32 {
+        if self.released[day] { self.max_band_room(day) } else { 0 }
+    }
+
     fn refresh(&mut self, day: usize) {
-        let value = if self.released[day] { self.max_band_room(day) } else { 0 };
-        self.index.set(day, value);
+        self.index.set(day, self.indexed_room(day));
     }
 
     /// Releases `day` at `now`; returns the free slots it brings (0 if closed or already released).
@@ -306,10 +313,10 @@ impl Calendar {
     pub fn max_fit(&mut self, lo: usize) -> u32 {
         let (generation, memo_lo, memo) = self.max_fit_memo;
         if generation == self.index.generation && memo_lo == lo {
-            debug_assert_eq!(memo, if lo >= self.days() { 0 } else { self.index.max_from(lo) });
+            debug_assert_eq!(memo, self.index.max_from(lo));
             return memo;
         }
-        let fit = if lo >= self.days() { 0 } else { self.index.max_from(lo) };
+        let fit = self.index.max_from(lo);
         self.max_fit_memo = (self.index.generation, lo, fit);
         fit
     }
@@ -364,7 +371,7 @@ impl Calendar {
         if self.released[day] && before == self.index.value[day] {
             self.refresh(day);
         }
-        debug_assert_eq!(self.index.value[day], if self.released[day] { self.max_band_room(day) } else { 0 });
+        debug_assert_eq!(self.index.value[day], self.indexed_room(day));
         if self.released[day] && self.filled_at[day].is_none() && self.day_free[day] == 0 {
             self.filled_at[day] = Some(now);
         }
@@ -385,7 +392,7 @@ impl Calendar {
         if self.released[day] && self.bookable[cell] && self.room[cell] > self.index.value[day] {
             self.index.set(day, self.room[cell]);
         }
-        debug_assert_eq!(self.index.value[day], if self.released[day] { self.max_band_room(day) } else { 0 });
+        debug_assert_eq!(self.index.value[day], self.indexed_room(day));
     }
 
     /// Marks a booking's slots as attended or no-show at its appointment.
