@@ -98,16 +98,11 @@ impl Streams {
         ShortStream::part(self.key_of(purpose, index, sub), 0)
     }
 
-    /// The key of the short streams for `purpose`, `index` and `sub`, to open their parts
-    /// later with [`ShortStream::part`] (8 bytes to keep instead of a generator).
-    pub fn short_key(&self, purpose: Purpose, index: u64, sub: u64) -> u64 {
-        self.key_of(purpose, index, sub)
-    }
-
     /// The 64-bit key of a stream: each field of `(seed, purpose, index, sub)` goes
     /// through the bijective mixer with the previous ones, so two different tuples share a
-    /// key only by a 2^-64 accident. The first two rounds are looked up.
-    fn key_of(&self, purpose: Purpose, index: u64, sub: u64) -> u64 {
+    /// key only by a 2^-64 accident. The first two rounds are looked up. A short stream's
+    /// parts are opened from it with [`ShortStream::part`].
+    pub fn key_of(&self, purpose: Purpose, index: u64, sub: u64) -> u64 {
         mix(mix(self.prefix[purpose as usize] ^ index) ^ sub)
     }
 
@@ -248,7 +243,7 @@ mod tests {
     #[test]
     fn parts_are_reproducible_and_distinct() {
         let s = Streams::new(3);
-        let key = s.short_key(Purpose::PartyBehaviour, 7, 2);
+        let key = s.key_of(Purpose::PartyBehaviour, 7, 2);
         let first = |part| rand::Rng::next_u64(&mut ShortStream::part(key, part));
         assert_eq!(
             first(0),

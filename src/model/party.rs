@@ -239,7 +239,7 @@ enum Part {
 }
 
 impl Fate {
-    /// The fate with streams of key `key` ([`crate::engine::Streams::short_key`]).
+    /// The fate with streams of key `key` ([`crate::engine::Streams::key_of`]).
     pub(crate) fn new(key: u64) -> Self {
         Self { key }
     }

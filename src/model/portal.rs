@@ -381,10 +381,7 @@ impl<'a> Portal<'a> {
         self.plan_appointments(0, 0);
         self.schedule(DAY, Event::DayStart(1));
         for _ in 0..self.config.demand.initial_backlog {
-            let k = self.portal_count;
-            self.portal_count += 1;
-            let id = self.add_party(PartyKind::Portal, k, 0, true);
-            self.start_looking(id, 0, 0);
+            self.portal_party(0);
         }
         self.settle();
         // The day start at `end` has the lowest rank, so it is the first event handled at
@@ -436,6 +433,11 @@ impl<'a> Portal<'a> {
 
     fn arrive(&mut self, now: Time) {
         self.next_arrival += 1;
+        self.portal_party(now);
+    }
+
+    /// The next portal party (launch backlog or arrival) comes at `now` and starts looking.
+    fn portal_party(&mut self, now: Time) {
         let k = self.portal_count;
         self.portal_count += 1;
         let id = self.add_party(PartyKind::Portal, k, now, true);
@@ -797,7 +799,7 @@ impl<'a> Portal<'a> {
         let party = &mut self.parties[id as usize];
         let bot = party.attributes.bot;
         // The fate of this party's k-th booking; each part is drawn only if it matters.
-        let fate = Fate::new(self.streams.short_key(Purpose::PartyBehaviour, party.tag(), u64::from(party.bookings)));
+        let fate = Fate::new(self.streams.key_of(Purpose::PartyBehaviour, party.tag(), u64::from(party.bookings)));
         party.bookings += 1;
         party.stage = Stage::Holding(b);
         party.outcome = Outcome::Holding;

@@ -60,10 +60,20 @@ impl Fcfs {
         }
     }
 
+    /// The pools of the parties of size index `s` by class (people, scripts, watchers in
+    /// the round), each with its members' checking rate.
+    fn classes(&self, s: usize) -> [(usize, f64); 3] {
+        [(CHECKERS + s, self.human_rate), (CHECKERS + 5 + s, self.bot_rate), (ROUND + s, self.watch_rate)]
+    }
+
+    /// The checking rate of each class of size index `s`.
+    fn class_rates(&self, s: usize) -> [f64; 3] {
+        self.classes(s).map(|(pool, r)| self.pools.len(pool) as f64 * r)
+    }
+
     fn refresh_rate(&mut self, s: usize) {
-        self.rates[s] = self.pools.len(CHECKERS + s) as f64 * self.human_rate
-            + self.pools.len(CHECKERS + 5 + s) as f64 * self.bot_rate
-            + self.pools.len(ROUND + s) as f64 * self.watch_rate;
+        let [people, scripts, watchers] = self.class_rates(s);
+        self.rates[s] = people + scripts + watchers;
     }
 
     fn total_rate(&self, max_fit: u32) -> f64 {
@@ -119,39 +129,18 @@ impl Policy for Fcfs {
 
     fn pick(&mut self, _now: Time, max_fit: u32, rng: &mut Stream) -> Option<PartyId> {
         self.pending = None;
-        let rates = &self.rates[..fitting_sizes(max_fit)];
-        let rate: f64 = rates.iter().sum();
+        let rate = self.total_rate(max_fit);
         if rate <= 0.0 {
             return None;
         }
         // The checker is the one whose share of the total rate holds u: first its size,
-        // by the per-size rates, then its class and its place within the class. Rounding
-        // may leave u a hair above a total: the last candidate then wins.
+        // by the per-size rates, then its class and its place within the class.
         let mut u = rng.uniform() * rate;
-        let mut s = rates.iter().rposition(|&r| r > 0.0)?;
-        for (k, &r) in rates.iter().enumerate() {
-            if u < r {
-                s = k;
-                break;
-            }
-            u -= r;
-        }
-        let classes =
-            [(CHECKERS + s, self.human_rate), (CHECKERS + 5 + s, self.bot_rate), (ROUND + s, self.watch_rate)];
-        let pools = &self.pools;
-        let weight = |&(pool, r): &(usize, f64)| pools.len(pool) as f64 * r;
-        let mut class = classes.iter().rposition(|c| weight(c) > 0.0)?;
-        for (c, candidates) in classes.iter().enumerate() {
-            let w = weight(candidates);
-            if u < w {
-                class = c;
-                break;
-            }
-            u -= w;
-        }
-        let (pool, r) = classes[class];
-        let n = pools.len(pool);
-        let id = pools.get(pool, ((u / r) as usize).min(n - 1));
+        let s = share(&self.rates[..fitting_sizes(max_fit)], &mut u)?;
+        let class = share(&self.class_rates(s), &mut u)?;
+        let (pool, r) = self.classes(s)[class];
+        let n = self.pools.len(pool);
+        let id = self.pools.get(pool, ((u / r) as usize).min(n - 1));
         if class == 2 {
             // The watcher has made its post-release check.
             self.pools.remove(ROUND_FAMILY, id);
@@ -163,4 +152,18 @@ impl Policy for Fcfs {
     fn waiting(&self) -> usize {
         self.waiting
     }
+}
+
+/// The index whose share of `weights` (laid end to end) holds `u`, with `u` made relative
+/// to the start of that share. Rounding may leave `u` a hair above the total: the last
+/// positive weight then wins. `None` if no weight is positive.
+fn share(weights: &[f64], u: &mut f64) -> Option<usize> {
+    let last = weights.iter().rposition(|&w| w > 0.0)?;
+    for (k, &w) in weights.iter().enumerate() {
+        if *u < w {
+            return Some(k);
+        }
+        *u -= w;
+    }
+    Some(last)
 }
