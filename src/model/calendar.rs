@@ -34,7 +34,7 @@ pub struct Placement {
     /// Number of slots held.
     pub len: u8,
     /// Slot indexes within the band (the first `len` are used).
-    pub slots: [u32; 5],
+    pub slots: [u32; MAX_PARTY as usize],
 }
 
 impl Placement {
@@ -349,7 +349,7 @@ impl Calendar {
     pub fn take(&mut self, day: usize, band: usize, size: u32, booking: BookingId, now: Time) -> (Placement, u32) {
         let base = day * self.per_day + self.offsets[band];
         let cell = day * self.bands.len() + band;
-        let mut placement = Placement { day: day as u32, band: band as u16, len: 0, slots: [0; 5] };
+        let mut placement = Placement { day: day as u32, band: band as u16, len: 0, slots: [0; MAX_PARTY as usize] };
         let mut reused = 0;
         let mut i = self.first_free[cell] as usize;
         while (placement.len as u32) < size && i < self.bands[band].slots as usize {

@@ -3,6 +3,7 @@
 //! The scenario layer turns a TOML file into a [`ModelConfig`]; the model never sees text.
 
 use crate::engine::Time;
+use crate::model::calendar::MAX_PARTY;
 
 /// How calendar days are released for booking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +87,8 @@ pub struct DemandConfig {
     pub bursts: Vec<Burst>,
     /// Parties waiting at time 0.
     pub initial_backlog: u32,
-    /// Weights of party sizes 1..=5.
-    pub size_weights: [f64; 5],
+    /// Weights of party sizes 1..=[`MAX_PARTY`].
+    pub size_weights: [f64; MAX_PARTY as usize],
     /// Need-by date, uniform in these whole days after arrival.
     pub need_by_days: (u32, u32),
     /// Mean patience in seconds; `None` = never gives up.

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use crate::engine::time::{day_of, day_start};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 
-use super::calendar::{BookingId, Calendar, DayTally, Slot};
+use super::calendar::{BookingId, Calendar, DayTally, MAX_PARTY, Slot};
 use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
 use super::party::{Attributes, Booking, BookingEnd, Fate, Outcome, Party, PartyId, PartyKind, Stage};
@@ -201,7 +201,7 @@ struct Portal<'a> {
     /// counts: in the order they started (which is the order of `since`, as the clock only
     /// moves forward; entries of parties no longer looking, or looking again since, are
     /// dropped when they reach the front), and by need-by date.
-    looking_by_since: [VecDeque<(Time, PartyId)>; 5],
+    looking_by_since: [VecDeque<(Time, PartyId)>; MAX_PARTY as usize],
     urgency: Urgency,
     queue_inversions: u64,
     need_by_inversions: u64,

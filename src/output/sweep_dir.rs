@@ -166,7 +166,7 @@ impl<'a> SweepDir<'a> {
         let mut finished = false;
         if dir.join("manifest.json").exists() {
             let old = Manifest::read(dir)?;
-            finished = dir.join(format!("summary.{}", old.format.extension())).exists();
+            finished = tables_written(dir, old.format);
             if !resume && finished {
                 bail!(
                     "{} already holds a finished sweep of \"{}\": choose another --out, or delete it to run again",
@@ -208,8 +208,7 @@ impl<'a> SweepDir<'a> {
 
     /// Whether the final tables are already written (a finished sweep).
     pub fn is_finished(&self) -> bool {
-        self.dir.join(format!("summary.{}", self.manifest.format.extension())).exists()
-            && !self.dir.join(".chunks").exists()
+        tables_written(&self.dir, self.manifest.format) && !self.dir.join(".chunks").exists()
     }
 
     /// Assembles the final tables if every chunk is present; returns whether it did.
@@ -220,6 +219,11 @@ impl<'a> SweepDir<'a> {
     pub fn finish(&self) -> Result<bool> {
         finalize(&self.dir, self.plan.chunks(), self.manifest.format)
     }
+}
+
+/// Whether `dir` holds a sweep's final tables in `format`: the summary is written last.
+fn tables_written(dir: &Path, format: Format) -> bool {
+    dir.join(format!("summary.{}", format.extension())).exists()
 }
 
 /// Writes `dir/summary.*` and `dir/daily.*` from its chunks, if all `chunks` are present.

@@ -97,7 +97,13 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     }
     let (lo, h) = quantile_position(sorted.len(), q);
     let next = sorted.get(lo + 1).copied().unwrap_or(sorted[lo]);
-    Some(sorted[lo] + (h - lo as f64) * (next - sorted[lo]))
+    Some(interpolate(sorted[lo], next, lo, h))
+}
+
+/// The value at fractional position `h` between order statistics `lo` (value `at_lo`)
+/// and `lo + 1` (value `next`).
+fn interpolate(at_lo: f64, next: f64, lo: usize, h: f64) -> f64 {
+    at_lo + (h - lo as f64) * (next - at_lo)
 }
 
 /// Where the `q`-quantile of `n` (> 0) ordered values lies: the lower order statistic's
@@ -132,7 +138,7 @@ fn select_quantiles<const N: usize>(xs: &mut [f64], qs: [f64; N]) -> [Option<f64
         // The next order statistic is the smallest value above position `lo`.
         let next = above.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo);
         start = lo;
-        Some(at_lo + (h - lo as f64) * (next - at_lo))
+        Some(interpolate(at_lo, next, lo, h))
     })
 }
 

@@ -17,12 +17,15 @@
 use crate::engine::{Stream, Time, time};
 
 use super::{Next, PartyId, Policy, Pools, Waiter, fitting_sizes};
+use crate::model::calendar::MAX_PARTY;
 use crate::model::config::BehaviourConfig;
 
+/// Party sizes, 1..=[`MAX_PARTY`]: one pool per size in each class.
+const SIZES: usize = MAX_PARTY as usize;
 /// First pool of each family of [`Fcfs::pools`], and the families' numbers.
 const CHECKERS: usize = 0;
-const WATCHERS: usize = 10;
-const ROUND: usize = 15;
+const WATCHERS: usize = 2 * SIZES;
+const ROUND: usize = 3 * SIZES;
 const CHECKERS_FAMILY: usize = 0;
 const ROUND_FAMILY: usize = 2;
 
@@ -33,14 +36,14 @@ pub struct Fcfs {
     bot_rate: f64,
     watch_rate: f64,
     /// Three families of pools sharing one position table: the waiting parties, in pool
-    /// [`CHECKERS`]` + class * 5 + size - 1` (class 0 people, 1 scripts); all waiting
+    /// [`CHECKERS`]` + class * SIZES + size - 1` (class 0 people, 1 scripts); all waiting
     /// watchers, in pool [`WATCHERS`]` + size - 1`, to start each round; and the watchers
     /// that have not checked since the last release, in pool [`ROUND`]` + size - 1`.
     pools: Pools<3>,
     waiting: usize,
     /// Checking rate of the parties of each size (people, scripts, then watchers in the
     /// round), kept up to date on every change.
-    rates: [f64; 5],
+    rates: [f64; SIZES],
     /// The pending draw: the total rate it was drawn at, and the instant drawn. While the
     /// rate is unchanged the draw stays valid (memorylessness), so it is kept.
     pending: Option<(f64, Time)>,
@@ -53,9 +56,9 @@ impl Fcfs {
             human_rate: behaviour.human_check_rate,
             bot_rate: behaviour.bot_check_rate,
             watch_rate: if behaviour.watch_delay > 0.0 { 1.0 / behaviour.watch_delay } else { 1.0 },
-            pools: Pools::with_families([10, 5, 5], parties),
+            pools: Pools::with_families([2 * SIZES, SIZES, SIZES], parties),
             waiting: 0,
-            rates: [0.0; 5],
+            rates: [0.0; SIZES],
             pending: None,
         }
     }
@@ -63,7 +66,7 @@ impl Fcfs {
     /// The pools of the parties of size index `s` by class (people, scripts, watchers in
     /// the round), each with its members' checking rate.
     fn classes(&self, s: usize) -> [(usize, f64); 3] {
-        [(CHECKERS + s, self.human_rate), (CHECKERS + 5 + s, self.bot_rate), (ROUND + s, self.watch_rate)]
+        [(CHECKERS + s, self.human_rate), (CHECKERS + SIZES + s, self.bot_rate), (ROUND + s, self.watch_rate)]
     }
 
     /// The checking rate of each class of size index `s`.
@@ -84,7 +87,7 @@ impl Fcfs {
 impl Policy for Fcfs {
     fn join(&mut self, w: Waiter) {
         let s = w.size_index();
-        self.pools.insert(CHECKERS + usize::from(w.bot) * 5 + s, w.id);
+        self.pools.insert(CHECKERS + usize::from(w.bot) * SIZES + s, w.id);
         if w.watcher && !w.bot {
             self.pools.insert(WATCHERS + s, w.id);
         }
@@ -101,7 +104,7 @@ impl Policy for Fcfs {
     }
 
     fn on_release(&mut self, _now: Time) {
-        for s in 0..5 {
+        for s in 0..SIZES {
             self.pools.clear(ROUND + s);
             for i in 0..self.pools.len(WATCHERS + s) {
                 self.pools.insert(ROUND + s, self.pools.get(WATCHERS + s, i));

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use crate::engine::{Stream, Time};
+use crate::model::calendar::MAX_PARTY;
 
 use super::{Next, PartyId, Policy, Waiter, fitting_sizes};
 
@@ -24,7 +25,7 @@ pub enum Order {
 #[derive(Debug, Clone)]
 pub struct Queue {
     order: Order,
-    by_size: [BTreeSet<(Time, Time, PartyId)>; 5],
+    by_size: [BTreeSet<(Time, Time, PartyId)>; MAX_PARTY as usize],
 }
 
 impl Queue {
