@@ -217,6 +217,15 @@ fn print_summary(
         g("journey_days_mean"),
         g("journey_days_p90")
     )?;
+    writeln!(
+        out,
+        "  lead time by party size (mean days)  1: {}  2: {}  3: {}  4: {}  5: {}",
+        g("lead_days_mean_size1"),
+        g("lead_days_mean_size2"),
+        g("lead_days_mean_size3"),
+        g("lead_days_mean_size4"),
+        g("lead_days_mean_size5")
+    )?;
     writeln!(out, "  served after need-by date  {}", g("deadline_miss_rate"))?;
     writeln!(
         out,
@@ -227,6 +236,14 @@ fn print_summary(
         g("slots_wasted_unbooked"),
         g("slots_wasted_noshow"),
         g("slots_wasted_freed")
+    )?;
+    writeln!(
+        out,
+        "  capacity  urgent slots held {}  taken by urgent parties {}  opened to all {};  overtime people {}",
+        g("urgent_slots_held"),
+        g("urgent_slots_taken_urgent"),
+        g("urgent_slots_opened"),
+        g("overtime_people")
     )?;
     writeln!(
         out,

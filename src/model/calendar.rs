@@ -1,9 +1,10 @@
-//! The calendar of one service: days, bands and slots, and an index of free room that
-//! answers "earliest bookable day with room for n" in logarithmic time.
+//! The calendar of one service: days, bands and slots under its capacity plan, and an
+//! index of free room that answers "earliest bookable day with room for n" in a few word
+//! operations: one for every party, and one for urgent parties when slots are held for them.
 
 use crate::engine::Time;
 
-use super::config::Band;
+use super::config::{Band, Service};
 
 /// Index of a booking in the run's booking log.
 pub type BookingId = u32;
@@ -59,6 +60,8 @@ pub struct DayTally {
     pub wasted_unbooked: u64,
     /// Still held (a day closed with a booking on it: only for days past the end).
     pub held: u64,
+    /// People attending beyond the slots of their band (overbooking), served in overtime.
+    pub overtime: u64,
 }
 
 /// The largest party: the index answers fit questions for 1 to this many slots.
@@ -166,81 +169,169 @@ impl RoomIndex {
     }
 }
 
-/// One service's calendar.
+/// The largest party that fits in the bookable room of `a` and of `b`: what an ordinary
+/// party can take (held slots excluded) and what an urgent one can (held slots included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fit {
+    /// For a party that is not urgent.
+    pub ordinary: u32,
+    /// For an urgent party (at least `ordinary`).
+    pub urgent: u32,
+}
+
+impl Fit {
+    /// The same answer for both kinds of party (no reserve).
+    pub fn same(n: u32) -> Self {
+        Self { ordinary: n, urgent: n }
+    }
+
+    /// The answer for a party that is urgent or not.
+    pub fn of(self, urgent: bool) -> u32 {
+        if urgent { self.urgent } else { self.ordinary }
+    }
+}
+
+/// What became of a day's held slots at the instant they opened to everyone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReserveTally {
+    /// Slots held for urgent parties.
+    pub held: u64,
+    /// ... taken by urgent parties (held by their bookings when the reserve opened).
+    pub taken_urgent: u64,
+    /// ... still free when the reserve opened, so given to everyone.
+    pub opened: u64,
+}
+
+/// One (day, band) of a calendar: where its places lie and how many are free.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    /// Index of its first place in [`Calendar::slots`].
+    base: usize,
+    /// Slots offered (what slot accounting counts).
+    slots: u32,
+    /// Places bookings may take (`slots`, or more with overbooking).
+    places: u32,
+    /// Places from this index on are held for urgent parties (`places` once the reserve
+    /// has opened, or without one).
+    held_from: u32,
+    /// Free places.
+    room: u32,
+    /// Free places at or above `held_from`.
+    held_room: u32,
+    /// No place below this index is free, so `take` starts looking there.
+    first_free: u32,
+    /// Whether the band can still be booked: a band stops being bookable at its start
+    /// time (this matters only when same-day booking is allowed).
+    bookable: bool,
+}
+
+impl Cell {
+    /// Free places any party may take.
+    fn ordinary_room(&self) -> u32 {
+        if self.bookable { self.room - self.held_room } else { 0 }
+    }
+
+    /// Free places an urgent party may take.
+    fn urgent_room(&self) -> u32 {
+        if self.bookable { self.room } else { 0 }
+    }
+}
+
+/// One service's calendar under its capacity plan.
 #[derive(Debug, Clone)]
 pub struct Calendar {
-    bands: Vec<Band>,
-    offsets: Vec<usize>,
-    per_day: usize,
-    open: Vec<bool>,
+    layouts: Vec<Vec<Band>>,
+    /// Per day: its layout, or [`CLOSED`].
+    day_layout: Vec<u16>,
+    /// Per day: the index of its first cell; one more entry at the end.
+    day_cell: Vec<u32>,
+    cells: Vec<Cell>,
     released: Vec<bool>,
     released_at: Vec<Option<Time>>,
     filled_at: Vec<Option<Time>>,
     slots: Vec<Slot>,
-    room: Vec<u32>,
-    /// Whether each (day, band) can still be booked: a band stops being bookable at its
-    /// start time (this matters only when same-day booking is allowed).
-    bookable: Vec<bool>,
-    /// Per (day, band): no slot below this index is free, so `take` starts looking there.
-    first_free: Vec<u32>,
-    /// Free slots per day, all bands.
+    /// Free places per day, all bands.
     day_free: Vec<u32>,
+    /// The room an ordinary party can book, per day.
     index: RoomIndex,
-    /// The last answer of [`Calendar::max_fit`]: the index generation and the first day
-    /// it was for, and the answer.
-    max_fit_memo: (u64, usize, u32),
+    /// The room an urgent party can book, per day; only when some band holds slots.
+    urgent_index: Option<RoomIndex>,
+    /// Per day: what became of its held slots (set when its reserve opens).
+    reserve: Vec<ReserveTally>,
+    /// The last answer of [`Calendar::fit`]: the index generations and the first day it
+    /// was for, and the answer.
+    fit_memo: (u64, u64, usize, Fit),
 }
 
+/// [`Calendar::day_layout`] of a closed day.
+const CLOSED: u16 = u16::MAX;
+
 impl Calendar {
-    /// A calendar of `open.len()` days, nothing released, every slot free.
-    pub fn new(bands: &[Band], open: &[bool]) -> Self {
-        let mut offsets = Vec::with_capacity(bands.len());
-        let mut per_day = 0;
-        for b in bands {
-            offsets.push(per_day);
-            per_day += b.slots as usize;
-        }
-        let days = open.len();
-        let mut room = Vec::with_capacity(days * bands.len());
-        for &is_open in open {
+    /// The calendar of `service` over its plan's days, nothing released, every place free.
+    pub fn new(service: &Service) -> Self {
+        let layouts = service.layouts.clone();
+        let days = service.day_layout.len();
+        let day_layout: Vec<u16> = service.day_layout.iter().map(|l| l.unwrap_or(CLOSED)).collect();
+        let mut day_cell = Vec::with_capacity(days + 1);
+        let mut cells = Vec::new();
+        let mut day_free = Vec::with_capacity(days);
+        let mut base = 0;
+        for &layout in &day_layout {
+            day_cell.push(cells.len() as u32);
+            let bands: &[Band] = if layout == CLOSED { &[] } else { &layouts[layout as usize] };
+            let mut free = 0;
             for b in bands {
-                room.push(if is_open { b.slots } else { 0 });
+                let held_from = b.places - b.held.min(b.places);
+                cells.push(Cell {
+                    base,
+                    slots: b.slots,
+                    places: b.places,
+                    held_from,
+                    room: b.places,
+                    held_room: b.places - held_from,
+                    first_free: 0,
+                    bookable: true,
+                });
+                base += b.places as usize;
+                free += b.places;
             }
+            day_free.push(free);
         }
-        // Closed days keep free slots for a uniform layout; their room is zero, so they are never taken.
-        let slots = vec![Slot::Free { ever_booked: false }; days * per_day];
-        let day_free = open.iter().map(|&is_open| if is_open { per_day as u32 } else { 0 }).collect();
+        day_cell.push(cells.len() as u32);
+        let reserved = cells.iter().any(|c| c.held_from < c.places);
         Self {
-            bands: bands.to_vec(),
-            offsets,
-            per_day,
-            open: open.to_vec(),
+            layouts,
+            day_layout,
+            day_cell,
+            cells,
             released: vec![false; days],
             released_at: vec![None; days],
             filled_at: vec![None; days],
-            slots,
-            bookable: vec![true; room.len()],
-            first_free: vec![0; room.len()],
-            room,
+            slots: vec![Slot::Free { ever_booked: false }; base],
             day_free,
             index: RoomIndex::new(days),
-            max_fit_memo: (u64::MAX, 0, 0),
+            urgent_index: reserved.then(|| RoomIndex::new(days)),
+            reserve: vec![ReserveTally::default(); days],
+            fit_memo: (u64::MAX, u64::MAX, 0, Fit::default()),
         }
     }
 
     /// Days in the calendar.
     pub fn days(&self) -> usize {
-        self.open.len()
+        self.day_layout.len()
     }
 
-    /// The service's bands.
-    pub fn bands(&self) -> &[Band] {
-        &self.bands
+    /// The bands of `day` (none when closed).
+    pub fn bands(&self, day: usize) -> &[Band] {
+        match self.day_layout.get(day) {
+            Some(&l) if l != CLOSED => &self.layouts[l as usize],
+            _ => &[],
+        }
     }
 
     /// Whether `day` has appointments.
     pub fn is_open(&self, day: usize) -> bool {
-        self.open.get(day).copied().unwrap_or(false)
+        self.day_layout.get(day).is_some_and(|&l| l != CLOSED)
     }
 
     /// Whether `day` has been released.
@@ -253,54 +344,80 @@ impl Calendar {
         self.released_at.get(day).copied().flatten()
     }
 
-    /// When `day` first had no free slot after its release.
+    /// When `day` first had no free place after its release.
     pub fn filled_at(&self, day: usize) -> Option<Time> {
         self.filled_at.get(day).copied().flatten()
     }
 
-    /// Free slots in a band.
-    pub fn room(&self, day: usize, band: usize) -> u32 {
-        self.room[day * self.bands.len() + band]
+    /// What became of `day`'s held slots (zero until its reserve opens).
+    pub fn reserve(&self, day: usize) -> ReserveTally {
+        self.reserve.get(day).copied().unwrap_or_default()
     }
 
-    /// Free slots of a day, all bands.
+    fn cell_index(&self, day: usize, band: usize) -> usize {
+        self.day_cell[day] as usize + band
+    }
+
+    fn day_cells(&self, day: usize) -> &[Cell] {
+        &self.cells[self.day_cell[day] as usize..self.day_cell[day + 1] as usize]
+    }
+
+    /// Free places in a band (held ones included).
+    pub fn room(&self, day: usize, band: usize) -> u32 {
+        self.cells[self.cell_index(day, band)].room
+    }
+
+    /// Free places of a day, all bands.
     pub fn day_room(&self, day: usize) -> u32 {
         self.day_free[day]
     }
 
-    /// The state of slot `i` of `band` on `day`.
+    /// Places of a band: its slots, and more with overbooking.
+    pub fn places(&self, day: usize, band: usize) -> u32 {
+        self.cells[self.cell_index(day, band)].places
+    }
+
+    /// Places of a band from this index on are held for urgent parties now.
+    pub fn held_from(&self, day: usize, band: usize) -> u32 {
+        self.cells[self.cell_index(day, band)].held_from
+    }
+
+    /// The state of place `i` of `band` on `day`.
     pub fn slot(&self, day: usize, band: usize, i: usize) -> Slot {
-        self.slots[day * self.per_day + self.offsets[band] + i]
-    }
-
-    fn bookable_room(&self, day: usize, band: usize) -> u32 {
-        if self.bookable[day * self.bands.len() + band] { self.room(day, band) } else { 0 }
-    }
-
-    fn max_band_room(&self, day: usize) -> u32 {
-        (0..self.bands.len()).map(|b| self.bookable_room(day, b)).max().unwrap_or(0)
+        self.slots[self.cells[self.cell_index(day, band)].base + i]
     }
 
     /// Stops `band` of `day` being bookable (its appointments have started).
     pub fn close_band(&mut self, day: usize, band: usize) {
-        if day < self.days() {
-            self.bookable[day * self.bands.len() + band] = false;
+        if day < self.days() && band < self.bands(day).len() {
+            let c = self.cell_index(day, band);
+            self.cells[c].bookable = false;
             self.refresh(day);
         }
     }
 
-    /// What the room index holds for `day`: its largest bookable band room once released.
-    fn indexed_room(&self, day: usize) -> u32 {
-        if self.released[day] { self.max_band_room(day) } else { 0 }
+    /// What the room indexes hold for `day`: its largest bookable band room, ordinary and
+    /// for urgent parties, once released.
+    fn indexed_room(&self, day: usize) -> (u32, u32) {
+        if !self.released[day] {
+            return (0, 0);
+        }
+        self.day_cells(day)
+            .iter()
+            .fold((0, 0), |(o, u), c| (o.max(c.ordinary_room()), u.max(c.urgent_room())))
     }
 
     fn refresh(&mut self, day: usize) {
-        self.index.set(day, self.indexed_room(day));
+        let (ordinary, urgent) = self.indexed_room(day);
+        self.index.set(day, ordinary);
+        if let Some(index) = &mut self.urgent_index {
+            index.set(day, urgent);
+        }
     }
 
-    /// Releases `day` at `now`; returns the free slots it brings (0 if closed or already released).
+    /// Releases `day` at `now`; returns the free places it brings (0 if closed or already released).
     pub fn release(&mut self, day: usize, now: Time) -> u32 {
-        if day >= self.days() || self.released[day] || !self.open[day] {
+        if day >= self.days() || self.released[day] || !self.is_open(day) {
             return 0;
         }
         self.released[day] = true;
@@ -309,95 +426,166 @@ impl Calendar {
         self.day_room(day)
     }
 
-    /// The largest party (up to [`MAX_PARTY`]) that fits somewhere on a released day `>= lo`.
-    pub fn max_fit(&mut self, lo: usize) -> u32 {
-        let (generation, memo_lo, memo) = self.max_fit_memo;
-        if generation == self.index.generation && memo_lo == lo {
-            debug_assert_eq!(memo, self.index.max_from(lo));
+    /// The largest party (up to [`MAX_PARTY`]) that fits somewhere on a released day
+    /// `>= lo`, for an ordinary and for an urgent party.
+    pub fn fit(&mut self, lo: usize) -> Fit {
+        let generations = (self.index.generation, self.urgent_index.as_ref().map_or(0, |i| i.generation));
+        let (ordinary_generation, urgent_generation, memo_lo, memo) = self.fit_memo;
+        if (ordinary_generation, urgent_generation) == generations && memo_lo == lo {
+            debug_assert_eq!(memo.ordinary, self.index.max_from(lo));
             return memo;
         }
-        let fit = self.index.max_from(lo);
-        self.max_fit_memo = (self.index.generation, lo, fit);
+        let ordinary = self.index.max_from(lo);
+        let fit = match &self.urgent_index {
+            Some(index) => Fit { ordinary, urgent: index.max_from(lo) },
+            None => Fit::same(ordinary),
+        };
+        self.fit_memo = (generations.0, generations.1, lo, fit);
         fit
     }
 
-    /// The earliest released day `>= lo` with a band that has room for `size`, and that
-    /// band (the earliest such band of the day).
-    pub fn earliest_fit(&self, lo: usize, size: u32) -> Option<(usize, usize)> {
+    /// The earliest released day `>= lo` with a band that has room for `size` (held
+    /// slots counted for an urgent party), and that band (the earliest such band of the day).
+    pub fn earliest_fit(&self, lo: usize, size: u32, urgent: bool) -> Option<(usize, usize)> {
         if lo >= self.days() {
             return None;
         }
-        let day = self.index.first_at_least(lo, size)?;
-        let band = (0..self.bands.len()).find(|&b| self.bookable_room(day, b) >= size)?;
-        Some((day, band))
+        match (&self.urgent_index, urgent) {
+            (Some(index), true) => {
+                let day = index.first_at_least(lo, size)?;
+                let band = self.day_cells(day).iter().position(|c| c.urgent_room() >= size)?;
+                Some((day, band))
+            }
+            _ => {
+                let day = self.index.first_at_least(lo, size)?;
+                let band = self.day_cells(day).iter().position(|c| c.ordinary_room() >= size)?;
+                Some((day, band))
+            }
+        }
     }
 
-    /// The first band of `day` with room for `size`, released or not.
+    /// The first band of `day` with ordinary room for `size`, released or not.
     pub fn band_with_room(&self, day: usize, size: u32) -> Option<usize> {
         if !self.is_open(day) {
             return None;
         }
         // A band that has started cannot be given out either (the legacy queue is served on
         // the day a batch release first shows that day). Found by tests/model.
-        (0..self.bands.len()).find(|&b| self.bookable_room(day, b) >= size)
+        self.day_cells(day).iter().position(|c| c.ordinary_room() >= size)
     }
 
-    /// Takes the `size` lowest-index free slots of `band` on `day` for `booking`.
-    /// Returns the placement and how many of the slots had been held before.
+    /// Takes the `size` lowest-index free places of `band` on `day` for `booking` (held
+    /// ones too for an urgent party). Returns the placement and how many of the places had
+    /// been held before.
     ///
     /// The caller has checked that the band has room.
-    pub fn take(&mut self, day: usize, band: usize, size: u32, booking: BookingId, now: Time) -> (Placement, u32) {
-        let base = day * self.per_day + self.offsets[band];
-        let cell = day * self.bands.len() + band;
+    pub fn take(
+        &mut self,
+        day: usize,
+        band: usize,
+        size: u32,
+        booking: BookingId,
+        now: Time,
+        urgent: bool,
+    ) -> (Placement, u32) {
+        let c = self.cell_index(day, band);
+        let cell = self.cells[c];
+        let before = (cell.ordinary_room(), cell.urgent_room());
+        let limit = if urgent { cell.places } else { cell.held_from } as usize;
         let mut placement = Placement { day: day as u32, band: band as u16, len: 0, slots: [0; MAX_PARTY as usize] };
-        let mut reused = 0;
-        let mut i = self.first_free[cell] as usize;
-        while (placement.len as u32) < size && i < self.bands[band].slots as usize {
-            if let Slot::Free { ever_booked } = self.slots[base + i] {
+        let (mut reused, mut held) = (0, 0);
+        let mut i = cell.first_free as usize;
+        while (placement.len as u32) < size && i < limit {
+            if let Slot::Free { ever_booked } = self.slots[cell.base + i] {
                 reused += u32::from(ever_booked);
-                self.slots[base + i] = Slot::Held(booking);
+                held += u32::from(i >= cell.held_from as usize);
+                self.slots[cell.base + i] = Slot::Held(booking);
                 placement.slots[placement.len as usize] = i as u32;
                 placement.len += 1;
             }
             i += 1;
         }
-        self.first_free[cell] = i as u32;
         debug_assert_eq!(placement.len as u32, size, "take() without room");
-        let before = self.room[cell];
-        self.room[cell] -= size;
+        let cell = &mut self.cells[c];
+        // Below `i` every place is taken now: an ordinary party had ordinary room, so its
+        // search started below the held places and never passed one.
+        cell.first_free = i as u32;
+        cell.room -= size;
+        cell.held_room -= held;
         self.day_free[day] -= size;
         // The day's bookable maximum changes only if this band held it (a band taken from
         // is bookable; an unreleased day's value stays zero).
-        if self.released[day] && before == self.index.value[day] {
-            self.refresh(day);
+        if self.released[day] {
+            if before.0 == self.index.value[day] {
+                let ordinary = self.day_cells(day).iter().map(Cell::ordinary_room).max().unwrap_or(0);
+                self.index.set(day, ordinary);
+            }
+            if let Some(index) = &self.urgent_index
+                && before.1 == index.value[day]
+            {
+                let urgent = self.day_cells(day).iter().map(Cell::urgent_room).max().unwrap_or(0);
+                if let Some(index) = &mut self.urgent_index {
+                    index.set(day, urgent);
+                }
+            }
         }
-        debug_assert_eq!(self.index.value[day], self.indexed_room(day));
+        debug_assert_eq!(self.index.value[day], self.indexed_room(day).0);
         if self.released[day] && self.filled_at[day].is_none() && self.day_free[day] == 0 {
             self.filled_at[day] = Some(now);
         }
         (placement, reused)
     }
 
-    /// Frees a booking's slots.
+    /// Frees a booking's places.
     pub fn free(&mut self, p: &Placement) {
-        let base = p.day as usize * self.per_day + self.offsets[p.band as usize];
-        let cell = p.day as usize * self.bands.len() + p.band as usize;
+        let c = self.cell_index(p.day as usize, p.band as usize);
+        let cell = &mut self.cells[c];
         for &i in p.slots() {
-            self.slots[base + i as usize] = Slot::Free { ever_booked: true };
-            self.first_free[cell] = self.first_free[cell].min(i);
+            self.slots[cell.base + i as usize] = Slot::Free { ever_booked: true };
+            cell.first_free = cell.first_free.min(i);
+            cell.held_room += u32::from(i >= cell.held_from);
         }
-        self.room[cell] += p.len as u32;
+        cell.room += p.len as u32;
+        let (ordinary, urgent) = (cell.ordinary_room(), cell.urgent_room());
         let day = p.day as usize;
         self.day_free[day] += p.len as u32;
-        if self.released[day] && self.bookable[cell] && self.room[cell] > self.index.value[day] {
-            self.index.set(day, self.room[cell]);
+        if self.released[day] {
+            if ordinary > self.index.value[day] {
+                self.index.set(day, ordinary);
+            }
+            if let Some(index) = &mut self.urgent_index
+                && urgent > index.value[day]
+            {
+                index.set(day, urgent);
+            }
         }
-        debug_assert_eq!(self.index.value[day], self.indexed_room(day));
+        debug_assert_eq!(self.index.value[day], self.indexed_room(day).0);
     }
 
-    /// Marks a booking's slots as attended or no-show at its appointment.
+    /// Opens `day`'s held slots to everyone: those still free become ordinary. Returns
+    /// what became of them.
+    pub fn open_reserve(&mut self, day: usize) -> ReserveTally {
+        if day >= self.days() || self.urgent_index.is_none() {
+            return ReserveTally::default();
+        }
+        let mut tally = ReserveTally::default();
+        let (first, last) = (self.day_cell[day] as usize, self.day_cell[day + 1] as usize);
+        for cell in &mut self.cells[first..last] {
+            let held = cell.places - cell.held_from;
+            tally.held += u64::from(held);
+            tally.opened += u64::from(cell.held_room);
+            tally.taken_urgent += u64::from(held - cell.held_room);
+            cell.held_from = cell.places;
+            cell.held_room = 0;
+        }
+        self.reserve[day] = tally;
+        self.refresh(day);
+        tally
+    }
+
+    /// Marks a booking's places as attended or no-show at its appointment.
     pub fn settle(&mut self, p: &Placement, attended: bool) {
-        let base = p.day as usize * self.per_day + self.offsets[p.band as usize];
+        let base = self.cells[self.cell_index(p.day as usize, p.band as usize)].base;
         for &i in p.slots() {
             self.slots[base + i as usize] = if attended { Slot::Attended } else { Slot::NoShow };
         }
@@ -410,28 +598,54 @@ impl Calendar {
         }
         self.released[day] = false;
         self.refresh(day);
-        for b in 0..self.bands.len() {
-            self.room[day * self.bands.len() + b] = 0;
+        let (first, last) = (self.day_cell[day] as usize, self.day_cell[day + 1] as usize);
+        for cell in &mut self.cells[first..last] {
+            cell.room = 0;
+            cell.held_room = 0;
         }
         self.day_free[day] = 0;
         self.tally(day)
     }
 
     /// Counts a day's slots by state without closing it (for days past the end of the run).
+    ///
+    /// Slot accounting is per slot, not per place: in each band the people attending fill
+    /// its slots first (those beyond are overtime), then bookings still held; slots left
+    /// over are wasted, and an overbooked band's extra places absorb its empty places
+    /// first (never booked, then freed, then no-shows), so that only the slots that went
+    /// unused count as wasted.
     pub fn tally(&self, day: usize) -> DayTally {
         let mut tally = DayTally::default();
-        if day >= self.days() || !self.open[day] {
+        if day >= self.days() {
             return tally;
         }
-        tally.offered = self.per_day as u64;
-        for s in &self.slots[day * self.per_day..(day + 1) * self.per_day] {
-            match s {
-                Slot::Free { ever_booked: false } => tally.wasted_unbooked += 1,
-                Slot::Free { ever_booked: true } => tally.wasted_freed += 1,
-                Slot::Held(_) => tally.held += 1,
-                Slot::Attended => tally.used += 1,
-                Slot::NoShow => tally.wasted_noshow += 1,
+        for cell in self.day_cells(day) {
+            let (mut attended, mut noshow, mut freed, mut unbooked, mut held) = (0u64, 0u64, 0u64, 0u64, 0u64);
+            for s in &self.slots[cell.base..cell.base + cell.places as usize] {
+                match s {
+                    Slot::Free { ever_booked: false } => unbooked += 1,
+                    Slot::Free { ever_booked: true } => freed += 1,
+                    Slot::Held(_) => held += 1,
+                    Slot::Attended => attended += 1,
+                    Slot::NoShow => noshow += 1,
+                }
             }
+            let slots = u64::from(cell.slots);
+            let used = attended.min(slots);
+            let held = held.min(slots - used);
+            let mut margin = u64::from(cell.places - cell.slots);
+            let mut absorb = |n: u64| {
+                let a = n.min(margin);
+                margin -= a;
+                n - a
+            };
+            tally.offered += slots;
+            tally.used += used;
+            tally.held += held;
+            tally.wasted_unbooked += absorb(unbooked);
+            tally.wasted_freed += absorb(freed);
+            tally.wasted_noshow += absorb(noshow);
+            tally.overtime += attended - used;
         }
         tally
     }
@@ -442,16 +656,16 @@ mod tests {
     use super::*;
 
     fn cal(days: usize) -> Calendar {
-        let bands = [Band { start: 9 * 3600, slots: 3 }, Band { start: 10 * 3600, slots: 2 }];
+        let bands = vec![Band::plain(9 * 3600, 3), Band::plain(10 * 3600, 2)];
         let open: Vec<bool> = (0..days).map(|d| d % 7 != 6).collect();
-        Calendar::new(&bands, &open)
+        Calendar::new(&Service::uniform("passport", bands, &open))
     }
 
     #[test]
     fn nothing_fits_before_release() {
         let mut c = cal(14);
-        assert_eq!(c.max_fit(0), 0);
-        assert_eq!(c.earliest_fit(0, 1), None);
+        assert_eq!(c.fit(0).ordinary, 0);
+        assert_eq!(c.earliest_fit(0, 1, false), None);
     }
 
     #[test]
@@ -461,25 +675,25 @@ mod tests {
             c.release(d, 0);
         }
         assert_eq!(c.release(6, 0), 0, "closed day releases nothing");
-        assert_eq!(c.earliest_fit(5, 3), Some((5, 0)));
-        assert_eq!(c.earliest_fit(6, 1), Some((7, 0)), "day 6 is closed");
-        assert_eq!(c.earliest_fit(0, 4), None, "no band holds four");
-        let (p, _) = c.take(5, 0, 3, 0, 0);
-        assert_eq!(c.earliest_fit(5, 3), Some((7, 0)));
-        assert_eq!(c.earliest_fit(5, 2), Some((5, 1)));
+        assert_eq!(c.earliest_fit(5, 3, false), Some((5, 0)));
+        assert_eq!(c.earliest_fit(6, 1, false), Some((7, 0)), "day 6 is closed");
+        assert_eq!(c.earliest_fit(0, 4, false), None, "no band holds four");
+        let (p, _) = c.take(5, 0, 3, 0, 0, false);
+        assert_eq!(c.earliest_fit(5, 3, false), Some((7, 0)));
+        assert_eq!(c.earliest_fit(5, 2, false), Some((5, 1)));
         c.free(&p);
-        assert_eq!(c.earliest_fit(5, 3), Some((5, 0)));
+        assert_eq!(c.earliest_fit(5, 3, false), Some((5, 0)));
     }
 
     #[test]
     fn take_prefers_lowest_free_indexes_and_counts_reuse() {
         let mut c = cal(2);
         c.release(0, 0);
-        let (a, _) = c.take(0, 0, 1, 0, 0);
-        let (b, _) = c.take(0, 0, 1, 1, 0);
+        let (a, _) = c.take(0, 0, 1, 0, 0, false);
+        let (b, _) = c.take(0, 0, 1, 1, 0, false);
         assert_eq!((a.slots(), b.slots()), (&[0][..], &[1][..]));
         c.free(&a);
-        let (again, reused) = c.take(0, 0, 2, 2, 0);
+        let (again, reused) = c.take(0, 0, 2, 2, 0, false);
         assert_eq!(again.slots(), &[0, 2]);
         assert_eq!(reused, 1);
     }
@@ -488,9 +702,9 @@ mod tests {
     fn closing_a_day_accounts_for_every_slot() {
         let mut c = cal(2);
         c.release(0, 0);
-        let (a, _) = c.take(0, 0, 2, 0, 0);
-        let (b, _) = c.take(0, 1, 1, 1, 0);
-        let (x, _) = c.take(0, 1, 1, 2, 0);
+        let (a, _) = c.take(0, 0, 2, 0, 0, false);
+        let (b, _) = c.take(0, 1, 1, 1, 0, false);
+        let (x, _) = c.take(0, 1, 1, 2, 0, false);
         c.free(&x);
         c.settle(&a, true);
         c.settle(&b, false);
@@ -498,7 +712,7 @@ mod tests {
         assert_eq!(t.offered, 5);
         assert_eq!((t.used, t.wasted_noshow, t.wasted_freed, t.wasted_unbooked), (2, 1, 1, 1));
         assert_eq!(t.used + t.wasted_noshow + t.wasted_freed + t.wasted_unbooked + t.held, t.offered);
-        assert_eq!(c.max_fit(0), 0, "a closed day is not bookable");
+        assert_eq!(c.fit(0).ordinary, 0, "a closed day is not bookable");
     }
 
     #[test]

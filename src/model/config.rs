@@ -27,22 +27,67 @@ pub enum PolicyKind {
     Lottery { every_days: u32 },
 }
 
-/// A time band of a service: its start time of day and its slots per open day.
+/// A time band of a service on the days of one layout: its start time of day, its slots,
+/// the people it accepts bookings for and the slots it holds for urgent parties.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Band {
     /// Seconds after 00:00.
     pub start: Time,
-    /// Slots per open day.
+    /// Slots per open day: what the band offers and what slot accounting counts.
     pub slots: u32,
+    /// People the band accepts bookings for: `slots`, or more with overbooking
+    /// (floor(slots × (1 + overbook_share))). Places from `slots` on are served in overtime.
+    pub places: u32,
+    /// Slots held for urgent parties from release until the reserve opens
+    /// (floor(urgent_share × slots)): the band's top `held` places.
+    pub held: u32,
 }
 
-/// An appointment service (the first one takes new demand; `pickup` is collection).
+impl Band {
+    /// A band of `slots` slots, no overbooking and no reserve.
+    pub fn plain(start: Time, slots: u32) -> Self {
+        Self { start, slots, places: slots, held: 0 }
+    }
+}
+
+/// An appointment service (the first one takes new demand; `pickup` is collection), with
+/// its capacity plan: which bands it has on each calendar day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
     /// The service's name.
     pub name: String,
-    /// Its bands, in the order of the scenario.
-    pub bands: Vec<Band>,
+    /// The band layouts of the plan: 0 is the usual bands, then one per period that has
+    /// bands, in the order of the scenario.
+    pub layouts: Vec<Vec<Band>>,
+    /// Per calendar day: the index of its layout in `layouts`, or `None` on a day the
+    /// service is closed (office closed, holiday, or a period without that weekday or
+    /// with no bands).
+    pub day_layout: Vec<Option<u16>>,
+}
+
+impl Service {
+    /// A service with the same bands on every open day of `open`.
+    pub fn uniform(name: &str, bands: Vec<Band>, open: &[bool]) -> Self {
+        Self { name: name.into(), layouts: vec![bands], day_layout: open.iter().map(|&o| o.then_some(0)).collect() }
+    }
+
+    /// Whether the service has appointments on calendar `day`.
+    pub fn is_open(&self, day: usize) -> bool {
+        self.day_layout.get(day).copied().flatten().is_some()
+    }
+
+    /// The bands of calendar `day` (none when closed or past the calendar).
+    pub fn bands_on(&self, day: usize) -> &[Band] {
+        match self.day_layout.get(day).copied().flatten() {
+            Some(layout) => &self.layouts[layout as usize],
+            None => &[],
+        }
+    }
+
+    /// The slots of calendar `day` under the plan (0 when closed).
+    pub fn capacity_on(&self, day: usize) -> u32 {
+        self.bands_on(day).iter().map(|b| b.slots).sum()
+    }
 }
 
 /// Extra demand after an announcement.
@@ -146,6 +191,17 @@ pub struct AllocationConfig {
     pub bot_detection_prob: f64,
     /// Larger parties are cut to this size.
     pub max_party: u32,
+    /// Slots held for urgent parties, if any band holds some.
+    pub reserve: Option<ReserveConfig>,
+}
+
+/// Reserved urgent slots (first service): who counts as urgent, and when held slots open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReserveConfig {
+    /// A party is urgent from its need-by instant less this many seconds.
+    pub urgent_within: Time,
+    /// Held slots still free at 00:00 this many days before their day become ordinary.
+    pub open_days: u32,
 }
 
 /// The legacy e-mail queue.

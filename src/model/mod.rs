@@ -9,7 +9,7 @@ pub mod policy;
 mod portal;
 mod urgency;
 
-pub use calendar::{Calendar, DayTally, Placement, Slot};
+pub use calendar::{Calendar, DayTally, Fit, Placement, ReserveTally, Slot};
 pub use config::ModelConfig;
 pub use party::{Booking, BookingEnd, Outcome, Party, PartyKind};
 pub use portal::{DailyRow, DayRecord, RunRecord, Workspace, simulate, simulate_in};

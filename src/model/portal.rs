@@ -7,14 +7,15 @@
 //! bookable; only with same-day booking) → release → the policy's daily instant
 //! (lottery draws) → booking outcomes (auto-cancellations, voluntary cancellations,
 //! detections, and a band's appointments, which run in slot order) → passport ready →
-//! arrivals → giving up → bookings by the allocation policy.
+//! arrivals → giving up and becoming urgent → bookings by the allocation policy. Held
+//! slots open to everyone at the day start.
 
 use std::collections::VecDeque;
 
 use crate::engine::time::{day_of, day_start};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 
-use super::calendar::{BookingId, Calendar, DayTally, MAX_PARTY, Slot};
+use super::calendar::{BookingId, Calendar, DayTally, Fit, MAX_PARTY, ReserveTally, Slot};
 use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
 use super::party::{Attributes, Booking, BookingEnd, Fate, Outcome, Party, PartyId, PartyKind, Stage};
@@ -29,6 +30,9 @@ enum Event {
     BookingEnd(BookingId, BookingEnd),
     Ready(PartyId),
     GiveUp(PartyId, u32),
+    /// A looking party's need-by date comes near enough for held slots (with its patience
+    /// generation, as for giving up).
+    Urgent(PartyId, u32),
     BandStart(u8, u32, u16),
     /// The appointments of a band begin: every booking still holding its slots is attended
     /// (or missed). One event per band and day instead of one per booking.
@@ -44,7 +48,7 @@ impl Event {
             Event::Tick(_) => 3,
             Event::BookingEnd(..) | Event::Appointments(..) => 4,
             Event::Ready(_) => 5,
-            Event::GiveUp(..) => 7,
+            Event::GiveUp(..) | Event::Urgent(..) => 7,
         }
     }
 }
@@ -54,6 +58,15 @@ impl Event {
 const RANK_ARRIVAL: u8 = 6;
 /// Rank of a policy's booking instant, kept apart like arrivals (one per service).
 const RANK_WAKE: u8 = 8;
+
+/// How a booking arises: from the allocation policy (the party urgent or not), from the
+/// legacy queue (confirmed by e-mail or not), or from the old portal.
+#[derive(Debug, Clone, Copy)]
+enum Grant {
+    Portal { urgent: bool },
+    Legacy { confirm: bool },
+    Preexisting,
+}
 
 /// Where the next thing to happen comes from.
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +93,14 @@ pub struct DailyRow {
     pub waiting: u64,
     /// Days ahead of the earliest bookable free slot at the end of the day.
     pub first_free_day: Option<u32>,
+    /// The day's slots under the capacity plan (0 when closed).
+    pub capacity: u64,
+}
+
+impl DailyRow {
+    fn empty(day: u32) -> Self {
+        Self { day, released: 0, booked: 0, freed: 0, wasted: 0, waiting: 0, first_free_day: None, capacity: 0 }
+    }
 }
 
 /// A first-service calendar day's record.
@@ -93,6 +114,8 @@ pub struct DayRecord {
     pub filled_at: Option<Time>,
     /// What became of its slots (for days still ahead at the end: their state then).
     pub tally: DayTally,
+    /// What became of the slots held for urgent parties (zero without a reserve).
+    pub reserve: ReserveTally,
 }
 
 /// Everything one replication produced, for statistics, tables and checks.
@@ -178,9 +201,9 @@ struct Portal<'a> {
     policies: Vec<Box<dyn Policy>>,
     policy_rng: Vec<Stream>,
     release_rng: Stream,
-    /// Per service: the instant the policy books next, if any, with the largest party that
-    /// fitted when it was named (nothing changes before it, or it would be named again).
-    wake: Vec<Option<(Time, u32)>>,
+    /// Per service: the instant the policy books next, if any, with the largest parties
+    /// that fitted when it was named (nothing changes before it, or it would be named again).
+    wake: Vec<Option<(Time, Fit)>>,
     dirty: Vec<bool>,
     parties: Vec<Party>,
     bookings: Vec<Booking>,
@@ -220,8 +243,7 @@ struct Portal<'a> {
 impl<'a> Portal<'a> {
     fn new(config: &'a ModelConfig, seed: u64, workspace: &'a mut Workspace) -> Self {
         let streams = Streams::new(seed);
-        let open = &config.office.open;
-        let calendars: Vec<Calendar> = config.services.iter().map(|s| Calendar::new(&s.bands, open)).collect();
+        let calendars: Vec<Calendar> = config.services.iter().map(Calendar::new).collect();
         let n = config.services.len();
         let mut arrival_rng = streams.stream(Purpose::Arrivals, 0);
         let arrivals = arrival_times(&config.demand, &mut arrival_rng);
@@ -262,7 +284,7 @@ impl<'a> Portal<'a> {
             legacy_order: Vec::new(),
             legacy_drained_day: None,
             daily: Vec::with_capacity(config.days as usize),
-            today: DailyRow { day: 0, released: 0, booked: 0, freed: 0, wasted: 0, waiting: 0, first_free_day: None },
+            today: DailyRow::empty(0),
             day_tallies: vec![None; config.calendar_days()],
             reallocated: 0,
             looking_by_since: Default::default(),
@@ -359,7 +381,7 @@ impl<'a> Portal<'a> {
             let target = open_days[i * open_days.len() / n];
             let spot = (target..cal_days).find_map(|d| self.calendars[0].band_with_room(d, size).map(|b| (d, b)));
             match spot {
-                Some((day, band)) => self.make_booking(id, 0, day, band, 0, false, false),
+                Some((day, band)) => self.make_booking(id, 0, day, band, 0, Grant::Preexisting),
                 None => {
                     // No room anywhere: the appointment could not be honoured; it looks on the portal.
                     self.start_looking(id, 0, 0);
@@ -373,6 +395,12 @@ impl<'a> Portal<'a> {
     fn run(mut self) -> RunRecord {
         self.set_up_legacy();
         self.set_up_preexisting();
+        // Days whose held slots open at or before 00:00 of day 0 have none held from the start.
+        if let Some(reserve) = self.config.allocation.reserve {
+            for day in 0..=reserve.open_days {
+                self.open_reserve(day as usize);
+            }
+        }
         self.schedule(0, Event::Release(0));
         self.schedule(0, Event::Tick(0));
         // Day 0 never goes through `day_start`, which plans every later day's band starts.
@@ -446,12 +474,10 @@ impl<'a> Portal<'a> {
 
     /// Service `s`'s policy books at the instant it named, nothing having changed since.
     fn wake(&mut self, s: usize, now: Time) {
-        let Some((_, max_fit)) = self.wake[s].take() else {
-            unreachable!("service {s} woke without a booking instant")
-        };
+        let Some((_, fit)) = self.wake[s].take() else { unreachable!("service {s} woke without a booking instant") };
         let lo = self.min_bookable_day(now);
-        debug_assert_eq!(max_fit, self.calendars[s].max_fit(lo));
-        if let Some(id) = self.policies[s].pick(now, max_fit, &mut self.policy_rng[s]) {
+        debug_assert_eq!(fit, self.calendars[s].fit(lo));
+        if let Some(id) = self.policies[s].pick(now, fit, &mut self.policy_rng[s]) {
             self.book(id, s, now);
         }
         self.dirty[s] = true;
@@ -479,6 +505,13 @@ impl<'a> Portal<'a> {
                     p.outcome_at = now;
                 }
             }
+            Event::Urgent(id, generation) => {
+                if self.give_up_applies(id, generation) {
+                    let w = self.waiter(id);
+                    self.policies[0].make_urgent(&w);
+                    self.dirty[0] = true;
+                }
+            }
             Event::Appointments(s, day, band) => self.appointments(s as usize, day as usize, band as usize, now),
             Event::BandStart(s, day, band) => {
                 self.calendars[s as usize].close_band(day as usize, band as usize);
@@ -496,15 +529,15 @@ impl<'a> Portal<'a> {
             }
             loop {
                 let lo = self.min_bookable_day(now);
-                let max_fit = self.calendars[s].max_fit(lo);
-                match self.policies[s].next(now, max_fit, &mut self.policy_rng[s]) {
+                let fit = self.calendars[s].fit(lo);
+                match self.policies[s].next(now, fit, &mut self.policy_rng[s]) {
                     Next::Now(id) => self.book(id, s, now),
                     Next::Idle => {
                         self.wake[s] = None;
                         break;
                     }
                     Next::At(t) => {
-                        self.wake[s] = Some((t, max_fit));
+                        self.wake[s] = Some((t, fit));
                         break;
                     }
                 }
@@ -526,14 +559,19 @@ impl<'a> Portal<'a> {
         let lo = yesterday + self.config.release.min_lead_days as usize;
         self.today.wasted = wasted;
         self.today.waiting = self.policies[0].waiting() as u64;
-        self.today.first_free_day = self.calendars[0].earliest_fit(lo, 1).map(|(d, _)| (d - yesterday) as u32);
+        self.today.first_free_day =
+            self.calendars[0].earliest_fit(lo, 1, false).map(|(d, _)| (d - yesterday) as u32);
+        self.today.capacity = self.day_tallies[yesterday].map_or(0, |t| t.offered);
         self.daily.push(self.today);
-        self.today = DailyRow { day, released: 0, booked: 0, freed: 0, wasted: 0, waiting: 0, first_free_day: None };
+        self.today = DailyRow::empty(day);
         for s in 0..self.dirty.len() {
             self.dirty[s] = true;
         }
         if now >= self.end {
             return;
+        }
+        if let Some(reserve) = self.config.allocation.reserve {
+            self.open_reserve(day as usize + reserve.open_days as usize);
         }
         // Plan today. The jitter is drawn every day, so the release stream stays aligned
         // whatever the release kind.
@@ -563,11 +601,9 @@ impl<'a> Portal<'a> {
     /// Plans the start of every band's appointments on `day` (starting at `midnight`), in
     /// every service, on open days within the run.
     fn plan_appointments(&mut self, day: u32, midnight: Time) {
-        for (s, service) in self.config.services.iter().enumerate() {
-            if !self.calendars[s].is_open(day as usize) {
-                continue;
-            }
-            for (b, band) in service.bands.iter().enumerate() {
+        let config = self.config;
+        for (s, service) in config.services.iter().enumerate() {
+            for (b, band) in service.bands_on(day as usize).iter().enumerate() {
                 if midnight + band.start < self.end {
                     self.schedule(midnight + band.start, Event::Appointments(s as u8, day, b as u16));
                 }
@@ -585,7 +621,7 @@ impl<'a> Portal<'a> {
         if seen.len() * 64 < self.bookings.len() {
             seen.resize(self.bookings.len().div_ceil(64), 0);
         }
-        for i in 0..cal.bands()[band].slots as usize {
+        for i in 0..cal.places(day, band) as usize {
             // A booking's first slot is its lowest, so the first time a booking is met in
             // slot order is its first slot. (Reading the booking records here instead
             // cost a cache miss per slot.)
@@ -616,8 +652,9 @@ impl<'a> Portal<'a> {
         if self.config.release.min_lead_days > 0 {
             return;
         }
-        for (s, service) in self.config.services.iter().enumerate() {
-            for (b, band) in service.bands.iter().enumerate() {
+        let config = self.config;
+        for (s, service) in config.services.iter().enumerate() {
+            for (b, band) in service.bands_on(day as usize).iter().enumerate() {
                 self.schedule(midnight + band.start, Event::BandStart(s as u8, day, b as u16));
             }
         }
@@ -659,7 +696,7 @@ impl<'a> Portal<'a> {
             quota -= size;
             self.legacy_order.push(self.parties[id as usize].index);
             let confirm = self.config.legacy.needs_confirmation;
-            self.make_booking(id, 0, day, band, now, true, !confirm);
+            self.make_booking(id, 0, day, band, now, Grant::Legacy { confirm });
             if self.legacy_queue.is_empty() {
                 self.legacy_drained_day = Some(day_of(now).max(0) as u32);
             }
@@ -668,6 +705,7 @@ impl<'a> Portal<'a> {
 
     fn waiter(&self, id: PartyId) -> Waiter {
         let p = &self.parties[id as usize];
+        let urgent_from = self.urgent_from(id);
         Waiter {
             id,
             size: p.attributes.size,
@@ -675,7 +713,26 @@ impl<'a> Portal<'a> {
             watcher: p.attributes.watcher,
             need_by: p.attributes.need_by,
             since: p.since,
+            urgent: self.now() >= urgent_from,
+            urgent_from,
         }
+    }
+
+    /// When a party becomes urgent for the first service: its need-by instant less
+    /// `urgent_within_days` ([`Time::MAX`] when no slots are held, or while it looks for
+    /// another service).
+    fn urgent_from(&self, id: PartyId) -> Time {
+        let p = &self.parties[id as usize];
+        match (self.config.allocation.reserve, p.stage) {
+            (Some(reserve), Stage::Looking(0)) => p.attributes.need_by.saturating_sub(reserve.urgent_within),
+            _ => Time::MAX,
+        }
+    }
+
+    /// Opens the held slots of first-service `day` to everyone.
+    fn open_reserve(&mut self, day: usize) {
+        self.calendars[0].open_reserve(day);
+        self.dirty[0] = true;
     }
 
     fn start_looking(&mut self, id: PartyId, service: usize, now: Time) {
@@ -690,6 +747,9 @@ impl<'a> Portal<'a> {
         self.policies[service].join(w);
         self.dirty[service] = true;
         if service == 0 {
+            if w.urgent_from > now && w.urgent_from < self.end {
+                self.schedule(w.urgent_from, Event::Urgent(id, generation));
+            }
             let s = w.size_index();
             self.looking_by_since[s].push_back((w.since, id));
             self.urgency.insert(s, id, w.need_by, w.since);
@@ -718,7 +778,8 @@ impl<'a> Portal<'a> {
     /// A policy's choice books: the earliest bookable day and band with room.
     fn book(&mut self, id: PartyId, service: usize, now: Time) {
         let size = self.parties[id as usize].attributes.size;
-        let Some((day, band)) = self.calendars[service].earliest_fit(self.min_bookable_day(now), size) else {
+        let urgent = now >= self.urgent_from(id);
+        let Some((day, band)) = self.calendars[service].earliest_fit(self.min_bookable_day(now), size, urgent) else {
             debug_assert!(false, "policy named party {id} of size {size} with no room");
             return;
         };
@@ -739,7 +800,7 @@ impl<'a> Portal<'a> {
                 self.need_by_inversions += u64::from(overtook_need);
             }
         }
-        self.make_booking(id, service, day, band, now, false, false);
+        self.make_booking(id, service, day, band, now, Grant::Portal { urgent });
     }
 
     /// Whether a give-up planned with patience generation `generation` still applies: the
@@ -768,20 +829,15 @@ impl<'a> Portal<'a> {
     }
 
     /// Holds slots for a party and plans what happens to the booking.
-    #[allow(clippy::too_many_arguments)] // One call site per way a booking arises; a struct would only rename them.
-    fn make_booking(
-        &mut self,
-        id: PartyId,
-        service: usize,
-        day: usize,
-        band: usize,
-        now: Time,
-        legacy: bool,
-        no_confirmation: bool,
-    ) {
+    fn make_booking(&mut self, id: PartyId, service: usize, day: usize, band: usize, now: Time, grant: Grant) {
         let b = self.bookings.len() as BookingId;
         let size = self.parties[id as usize].attributes.size;
-        let (placement, reused) = self.calendars[service].take(day, band, size, b, now);
+        let (legacy, no_confirmation, urgent) = match grant {
+            Grant::Portal { urgent } => (false, false, urgent),
+            Grant::Legacy { confirm } => (true, !confirm, false),
+            Grant::Preexisting => (false, false, false),
+        };
+        let (placement, reused) = self.calendars[service].take(day, band, size, b, now, urgent);
         // Only the old-portal appointment itself is pre-existing. A pre-existing party that
         // found no room at set-up looks on the portal (stage `Looking`), and what it books
         // there is a portal booking, not a pre-existing one (found by tests/model).
@@ -794,7 +850,7 @@ impl<'a> Portal<'a> {
                 self.reallocated += u64::from(reused);
             }
         }
-        let appointment = day_start(day as i64) + self.config.services[service].bands[band].start;
+        let appointment = day_start(day as i64) + self.config.services[service].bands_on(day)[band].start;
         let behaviour = &self.config.behaviour;
         let party = &mut self.parties[id as usize];
         let bot = party.attributes.bot;
@@ -990,6 +1046,7 @@ impl<'a> Portal<'a> {
                 released_at: cal.released_at(d),
                 filled_at: cal.filled_at(d),
                 tally: self.day_tallies[d].unwrap_or_else(|| cal.tally(d)),
+                reserve: cal.reserve(d),
             })
             .collect();
         RunRecord {

@@ -85,7 +85,8 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
     let mut seeds = Vec::with_capacity(n);
     let mut date = Vec::with_capacity(n);
     let mut day = Vec::with_capacity(n);
-    let (mut released, mut booked, mut freed, mut wasted, mut waiting, mut first_free) = (
+    let (mut released, mut booked, mut freed, mut wasted, mut waiting, mut first_free, mut capacity) = (
+        Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -106,6 +107,7 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
             wasted.push(d.wasted);
             waiting.push(d.waiting);
             first_free.push(d.first_free_day);
+            capacity.push(d.capacity);
         }
     }
     let mut cols = key_columns(plan, &cells, &seeds);
@@ -118,6 +120,7 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
         Column::new("wasted".into(), wasted),
         Column::new("waiting".into(), waiting),
         Column::new("first_free_day".into(), first_free),
+        Column::new("capacity".into(), capacity),
     ]);
     DataFrame::new(n, cols)
 }

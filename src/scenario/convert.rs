@@ -3,11 +3,11 @@
 use crate::engine::{DAY, HOUR, MINUTE};
 use crate::model::config::{
     AllocationConfig, Band, BehaviourConfig, Burst, ConfirmationConfig, DemandConfig, LegacyConfig, ModelConfig,
-    OfficeConfig, PolicyKind, PreexistingConfig, ReleaseConfig, ReleaseKind, Service,
+    OfficeConfig, PolicyKind, PreexistingConfig, ReleaseConfig, ReleaseKind, ReserveConfig, Service,
 };
 
 use super::dates::{parse_clock, parse_date, parse_datetime, weekday};
-use super::{Scenario, ScenarioError};
+use super::{BandSpec, Scenario, ScenarioError, ServiceSpec};
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -34,7 +34,7 @@ impl Scenario {
             .iter()
             .filter_map(|w| WEEKDAYS.iter().position(|d| *d == w.to_lowercase()))
             .collect();
-        let open = (0..calendar_days)
+        let open: Vec<bool> = (0..calendar_days)
             .map(|d| {
                 let date = start + d as i64;
                 open_weekdays.contains(&weekday(date)) && !holidays.contains(&date)
@@ -48,18 +48,12 @@ impl Scenario {
         let mut size_weights = [0.0; 5];
         size_weights.copy_from_slice(&self.demand.party_size_weights);
 
-        let services: Vec<Service> = self
-            .services
-            .iter()
-            .map(|s| Service {
-                name: s.name.clone(),
-                bands: s
-                    .bands
-                    .iter()
-                    .map(|b| Band { start: parse_clock(&b.start).unwrap_or(0), slots: b.slots })
-                    .collect(),
-            })
-            .collect();
+        let services: Vec<Service> =
+            self.services.iter().enumerate().map(|(i, s)| self.service_plan(i, s, &open, &holidays)).collect();
+        let reserve = services[0].layouts.iter().flatten().any(|b| b.held > 0).then_some(ReserveConfig {
+            urgent_within: i64::from(self.allocation.urgent_within_days) * DAY,
+            open_days: self.allocation.urgent_open_days,
+        });
         let pickup = services.iter().skip(1).position(|s| s.name == "pickup").map(|i| i + 1);
         let b = &self.behaviour;
         let policy = match self.allocation.policy.as_str() {
@@ -125,6 +119,7 @@ impl Scenario {
                 policy,
                 bot_detection_prob: self.allocation.bot_detection_prob,
                 max_party: self.allocation.max_party,
+                reserve,
             },
             legacy: LegacyConfig {
                 requests: self.legacy.requests,
@@ -138,5 +133,61 @@ impl Scenario {
                 over_days: self.preexisting.over_days,
             },
         })
+    }
+
+    /// Service `index`'s capacity plan over the calendar: its usual bands on the office's
+    /// open days, and each period's bands on its own open weekdays (holidays closed).
+    /// Overbooking and held slots apply to the first service only.
+    fn service_plan(&self, index: usize, spec: &ServiceSpec, office_open: &[bool], holidays: &[i64]) -> Service {
+        let a = &self.allocation;
+        let (overbook, urgent) = if index == 0 { (a.overbook_share, a.urgent_share) } else { (0.0, 0.0) };
+        let bands = |specs: &[BandSpec]| -> Vec<Band> {
+            specs
+                .iter()
+                .map(|b| {
+                    let start = parse_clock(&b.start).unwrap_or(0);
+                    // A hair above the product, so that 20 × 1.15 gives 23, not 22.999….
+                    let places = (f64::from(b.slots) * (1.0 + overbook) + 1e-9).floor() as u32;
+                    let held = (f64::from(b.slots) * urgent + 1e-9).floor() as u32;
+                    Band { start, slots: b.slots, places: places.max(b.slots), held: held.min(b.slots) }
+                })
+                .collect()
+        };
+        let start = self.start_day();
+        let mut layouts = vec![bands(&spec.bands)];
+        // Per period: its date range, its layout (None: closed) and its open weekdays.
+        let periods: Vec<(i64, i64, Option<u16>, Option<Vec<usize>>)> = spec
+            .periods
+            .iter()
+            .map(|p| {
+                let layout = (!p.bands.is_empty()).then(|| {
+                    layouts.push(bands(&p.bands));
+                    (layouts.len() - 1) as u16
+                });
+                let weekdays = p.open_weekdays.as_ref().map(|w| {
+                    w.iter().filter_map(|w| WEEKDAYS.iter().position(|d| *d == w.to_lowercase())).collect()
+                });
+                let (from, until) = (parse_date(&p.from.0).unwrap_or(0), parse_date(&p.until.0).unwrap_or(-1));
+                (from, until, layout, weekdays)
+            })
+            .collect();
+        let day_layout = office_open
+            .iter()
+            .enumerate()
+            .map(|(d, &open)| {
+                let date = start + d as i64;
+                match periods.iter().find(|p| (p.0..=p.1).contains(&date)) {
+                    None => open.then_some(0),
+                    Some((_, _, layout, weekdays)) => {
+                        let weekday_open = match weekdays {
+                            Some(w) => w.contains(&weekday(date)),
+                            None => open,
+                        };
+                        layout.filter(|_| weekday_open && !holidays.contains(&date))
+                    }
+                }
+            })
+            .collect();
+        Service { name: spec.name.clone(), layouts, day_layout }
     }
 }

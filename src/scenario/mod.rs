@@ -139,14 +139,33 @@ pub struct BandSpec {
 pub struct ServiceSpec {
     /// Name; `pickup` marks the collection service.
     pub name: String,
-    /// Time bands.
+    /// Time bands: the usual capacity.
     pub bands: Vec<BandSpec>,
+    /// `[[service.period]]`: capacity that changes over time (a staffing plan).
+    #[serde(default, rename = "period", skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<PeriodSpec>,
+}
+
+/// `[[service.period]]`: other bands (or none) from one date to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodSpec {
+    /// First day of the period, inclusive.
+    pub from: DateText,
+    /// Last day of the period, inclusive.
+    pub until: DateText,
+    /// The bands of the period's open days; `[]` closes the service.
+    pub bands: Vec<BandSpec>,
+    /// Weekdays with appointments in the period (default: the office's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_weekdays: Option<Vec<String>>,
 }
 
 fn default_services() -> Vec<ServiceSpec> {
     vec![ServiceSpec {
         name: "passport".into(),
         bands: ["09:00", "10:00", "11:00"].map(|s| BandSpec { start: s.into(), slots: 20 }).to_vec(),
+        periods: vec![],
     }]
 }
 
@@ -309,11 +328,49 @@ pub struct Allocation {
     pub bot_detection_prob: f64,
     /// Larger parties are cut to this size.
     pub max_party: u32,
+    /// Share of each first-service band's slots (rounded down) held for urgent parties.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub urgent_share: f64,
+    /// A party is urgent while its need-by date is at most this many days away.
+    #[serde(skip_serializing_if = "is_default_urgent_within")]
+    pub urgent_within_days: u32,
+    /// Held slots still free this many days before their day open to everyone.
+    #[serde(skip_serializing_if = "is_default_urgent_open")]
+    pub urgent_open_days: u32,
+    /// A first-service band accepts bookings for floor(slots × (1 + this)) people.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub overbook_share: f64,
+}
+
+// The capacity levers are left out of the resolved scenario while they keep their
+// defaults, so that scenarios written before they existed keep their hash.
+const URGENT_WITHIN_DAYS: u32 = 30;
+const URGENT_OPEN_DAYS: u32 = 3;
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn is_default_urgent_within(x: &u32) -> bool {
+    *x == URGENT_WITHIN_DAYS
+}
+
+fn is_default_urgent_open(x: &u32) -> bool {
+    *x == URGENT_OPEN_DAYS
 }
 
 impl Default for Allocation {
     fn default() -> Self {
-        Self { policy: "fcfs".into(), lottery_every_days: 7, bot_detection_prob: 0.0, max_party: 5 }
+        Self {
+            policy: "fcfs".into(),
+            lottery_every_days: 7,
+            bot_detection_prob: 0.0,
+            max_party: 5,
+            urgent_share: 0.0,
+            urgent_within_days: URGENT_WITHIN_DAYS,
+            urgent_open_days: URGENT_OPEN_DAYS,
+            overbook_share: 0.0,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Dotted paths into a scenario (`allocation.policy`, `service.0.bands.1.slots`): setting
-//! values for variants and sweeps, and finding the line a field is written on.
+//! Dotted paths into a scenario (`allocation.policy`, `service.0.bands.1.slots`, and `*`
+//! for every index of a list: `service.0.bands.*.slots`): setting values for variants and
+//! sweeps, and finding the line a field is written on.
 
 use toml::{Table, Value};
 
@@ -24,6 +25,9 @@ pub fn set(table: &mut Table, path: &str, value: Value) -> Result<(), String> {
 fn set_in(node: &mut Value, parts: &[&str], path: &str, value: Value) -> Result<(), String> {
     let (head, rest) = (parts[0], &parts[1..]);
     match node {
+        Value::Table(_) if head == "*" => {
+            Err(format!("in `{path}`, `*` stands for every index of a list, but here it would name a field"))
+        }
         Value::Table(t) => {
             if rest.is_empty() {
                 t.insert(head.to_string(), value);
@@ -32,10 +36,25 @@ fn set_in(node: &mut Value, parts: &[&str], path: &str, value: Value) -> Result<
             let child = t.entry(head.to_string()).or_insert_with(|| Value::Table(Table::new()));
             set_in(child, rest, path, value)
         }
+        Value::Array(items) if head == "*" => {
+            if items.is_empty() {
+                return Err(format!("in `{path}`, `*` matches no entry: the list is empty"));
+            }
+            for child in items.iter_mut() {
+                if rest.is_empty() {
+                    *child = value.clone();
+                } else {
+                    set_in(child, rest, path, value.clone())?;
+                }
+            }
+            Ok(())
+        }
         Value::Array(items) => {
             let len = items.len();
             let Ok(i) = head.parse::<usize>() else {
-                return Err(format!("in `{path}`, `{head}` should be an index into a list of {len} entries"));
+                return Err(format!(
+                    "in `{path}`, `{head}` should be an index into a list of {len} entries, or `*` for every entry"
+                ));
             };
             let Some(child) = items.get_mut(i) else {
                 return Err(format!(
@@ -59,29 +78,47 @@ fn set_in(node: &mut Value, parts: &[&str], path: &str, value: Value) -> Result<
 /// written ancestor (an inline table, the table header), if the text shows it.
 pub fn locate(src: &str, path: &str) -> Option<usize> {
     let parts: Vec<&str> = path.split('.').collect();
-    // Table-header names of the path, without indexes: `service.0.bands` -> "service".
-    let mut best = None;
+    // The deepest header the path lies under: its line and depth.
+    let mut best: Option<(usize, usize)> = None;
+    // The current header as a path with the indexes of the arrays of tables it lies in
+    // (`[[service.period]]` under the second `[[service]]` is `service.1.period`), and the
+    // index of the header itself if it is an array of tables.
     let mut header: Vec<String> = Vec::new();
-    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     let mut header_index: Option<usize> = None;
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut current: std::collections::BTreeMap<String, usize> = Default::default();
+    let expand = |name: &str, current: &std::collections::BTreeMap<String, usize>| -> Vec<String> {
+        let names: Vec<&str> = name.split('.').map(str::trim).collect();
+        let mut out = Vec::new();
+        for k in 0..names.len() {
+            out.push(names[k].to_string());
+            if k + 1 < names.len()
+                && let Some(i) = current.get(&names[..=k].join("."))
+            {
+                out.push(i.to_string());
+            }
+        }
+        out
+    };
     for (n, raw) in src.lines().enumerate() {
         let line = raw.trim();
         if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
             let name = name.trim().to_string();
-            let c = counts.entry(name.clone()).or_insert(0);
+            header = expand(&name, &current);
+            let c = counts.entry(header.join(".")).or_insert(0);
             header_index = Some(*c);
+            current.insert(name, *c);
             *c += 1;
-            header = name.split('.').map(str::to_string).collect();
-            if matches_header(&parts, &header, header_index) && best.is_none() {
-                best = Some(n + 1);
+            if matches_header(&parts, &header, header_index) && best.is_none_or(|(_, depth)| header.len() > depth) {
+                best = Some((n + 1, header.len()));
             }
             continue;
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
-            header = name.trim().split('.').map(str::to_string).collect();
+            header = expand(name.trim(), &current);
             header_index = None;
-            if matches_header(&parts, &header, None) && best.is_none() {
-                best = Some(n + 1);
+            if matches_header(&parts, &header, None) && best.is_none_or(|(_, depth)| header.len() > depth) {
+                best = Some((n + 1, header.len()));
             }
             continue;
         }
@@ -95,7 +132,7 @@ pub fn locate(src: &str, path: &str) -> Option<usize> {
             return Some(n + 1);
         }
     }
-    best
+    best.map(|(line, _)| line)
 }
 
 fn matches_header(parts: &[&str], header: &[String], index: Option<usize>) -> bool {
@@ -137,6 +174,30 @@ mod tests {
         assert!(e.contains("should be an index"), "{e}");
         let e = set(&mut t, "a.b.c", Value::Integer(0)).unwrap_err();
         assert!(e.contains("no fields"), "{e}");
+    }
+
+    #[test]
+    fn a_star_sets_every_index() {
+        let mut t: Table = toml::from_str("[[s]]\nb = [{ x = 1 }, { x = 2 }, { x = 3 }]\n[[s]]\nb = []\n").unwrap();
+        set(&mut t, "s.0.b.*.x", Value::Integer(7)).unwrap();
+        let xs: Vec<i64> = t["s"][0]["b"].as_array().unwrap().iter().map(|b| b["x"].as_integer().unwrap()).collect();
+        assert_eq!(xs, [7, 7, 7]);
+        let e = set(&mut t, "s.1.b.*.x", Value::Integer(7)).unwrap_err();
+        assert!(e.contains("matches no entry"), "{e}");
+        let e = set(&mut t, "s.*.b.*.y.z", Value::Integer(7)).unwrap_err();
+        assert!(e.contains("no fields") || e.contains("matches no entry"), "{e}");
+        let e = set(&mut t, "*.b", Value::Integer(7)).unwrap_err();
+        assert!(e.contains("would name a field"), "{e}");
+    }
+
+    #[test]
+    fn locate_finds_nested_arrays_of_tables() {
+        let src = "name = \"x\"\n[[service]]\nname = \"a\"\n[[service.period]]\nfrom = \"2021-01-01\"\n[[service.period]]\nfrom = \"2021-02-01\"\n[[service]]\nname = \"pickup\"\n[[service.period]]\nuntil = \"x\"\n";
+        assert_eq!(locate(src, "service.0.period.0.from"), Some(5));
+        assert_eq!(locate(src, "service.0.period.1.from"), Some(7));
+        assert_eq!(locate(src, "service.0.period.1"), Some(6));
+        assert_eq!(locate(src, "service.1.period.0.until"), Some(11));
+        assert_eq!(locate(src, "service.1.name"), Some(9));
     }
 
     #[test]

@@ -41,7 +41,78 @@ fn weights(field: &str, w: &[f64], len: usize, what: &str) -> Result<(), Scenari
     Ok(())
 }
 
+/// A list of bands: times `HH:MM` in increasing order, slot counts in range.
+fn bands(field: &str, bands: &[super::BandSpec]) -> Result<(), ScenarioError> {
+    let mut previous = -1;
+    for (j, b) in bands.iter().enumerate() {
+        let Some(t) = parse_clock(&b.start) else {
+            return Err(fail(
+                &format!("{field}.{j}.start"),
+                format!("\"{}\"", b.start),
+                "a time of day written HH:MM, from 00:00 to 23:59",
+            ));
+        };
+        if t <= previous {
+            return Err(fail(
+                &format!("{field}.{j}.start"),
+                format!("\"{}\"", b.start),
+                "a start later than the previous band's (bands are listed in time order)",
+            ));
+        }
+        previous = t;
+        if b.slots > 100_000 {
+            return Err(fail(&format!("{field}.{j}.slots"), b.slots, "from 0 to 100000 slots"));
+        }
+    }
+    Ok(())
+}
+
+/// Weekday names, at least one.
+fn weekdays(field: &str, names: &[String]) -> Result<(), ScenarioError> {
+    if let Some(w) = names.iter().find(|w| !WEEKDAYS.contains(&w.to_lowercase().as_str())) {
+        return Err(fail(field, format!("\"{w}\""), "weekday names: mon, tue, wed, thu, fri, sat, sun"));
+    }
+    if names.is_empty() {
+        return Err(fail(field, "an empty list", "at least one weekday (to close the service, give `bands = []`)"));
+    }
+    Ok(())
+}
+
 impl Scenario {
+    /// The periods of service `i`: dates in order, bands well formed, weekdays known, and
+    /// no two periods sharing a day.
+    fn periods(&self, i: usize) -> Result<(), ScenarioError> {
+        let mut seen: Vec<(usize, i64, i64)> = Vec::new();
+        for (k, p) in self.services[i].periods.iter().enumerate() {
+            let field = |f: &str| format!("service.{i}.period.{k}.{f}");
+            let from = date(&field("from"), &p.from.0)?;
+            let until = date(&field("until"), &p.until.0)?;
+            if until < from {
+                return Err(fail(
+                    &field("until"),
+                    format!("\"{}\"", p.until.0),
+                    &format!("a date on or after the period's `from` (\"{}\")", p.from.0),
+                ));
+            }
+            bands(&field("bands"), &p.bands)?;
+            if let Some(w) = &p.open_weekdays {
+                weekdays(&field("open_weekdays"), w)?;
+            }
+            if let Some(&(j, _, _)) = seen.iter().find(|&&(_, f, u)| from <= u && f <= until) {
+                let other = &self.services[i].periods[j];
+                return Err(ScenarioError::field(
+                    format!("service.{i}.period.{k}"),
+                    format!(
+                        "period {k} ({} to {}) overlaps period {j} ({} to {}) of service \"{}\": periods of one service may not share a day",
+                        p.from.0, p.until.0, other.from.0, other.until.0, self.services[i].name
+                    ),
+                ));
+            }
+            seen.push((k, from, until));
+        }
+        Ok(())
+    }
+
     /// Checks every value's range.
     ///
     /// # Errors
@@ -108,27 +179,7 @@ impl Scenario {
                     "at least one band { start = \"HH:MM\", slots = N }",
                 ));
             }
-            let mut previous = -1;
-            for (j, b) in s.bands.iter().enumerate() {
-                let Some(t) = parse_clock(&b.start) else {
-                    return Err(fail(
-                        &format!("service.{i}.bands.{j}.start"),
-                        format!("\"{}\"", b.start),
-                        "a time of day written HH:MM, from 00:00 to 23:59",
-                    ));
-                };
-                if t <= previous {
-                    return Err(fail(
-                        &format!("service.{i}.bands.{j}.start"),
-                        format!("\"{}\"", b.start),
-                        "a start later than the previous band's (bands are listed in time order)",
-                    ));
-                }
-                previous = t;
-                if b.slots > 100_000 {
-                    return Err(fail(&format!("service.{i}.bands.{j}.slots"), b.slots, "from 0 to 100000 slots"));
-                }
-            }
+            bands(&field("bands"), &s.bands)?;
             let largest = s.bands.iter().map(|b| b.slots).max().unwrap_or(0);
             if largest < self.allocation.max_party {
                 return Err(ScenarioError::field(
@@ -139,6 +190,7 @@ impl Scenario {
                     ),
                 ));
             }
+            self.periods(i)?;
         }
 
         // Release.
@@ -254,6 +306,20 @@ impl Scenario {
                 "allocation.max_party",
                 a.max_party,
                 "from 1 to 5 people (a family booking covers at most 5)",
+            ));
+        }
+        probability("allocation.urgent_share", a.urgent_share)?;
+        if a.urgent_within_days > 3660 {
+            return Err(fail("allocation.urgent_within_days", a.urgent_within_days, "from 0 to 3660 days"));
+        }
+        if a.urgent_open_days > 3 * 366 {
+            return Err(fail("allocation.urgent_open_days", a.urgent_open_days, "from 0 to 1098 days"));
+        }
+        if !(a.overbook_share.is_finite() && (0.0..=1.0).contains(&a.overbook_share)) {
+            return Err(fail(
+                "allocation.overbook_share",
+                a.overbook_share,
+                "a share from 0 to 1 (1 books each band twice over)",
             ));
         }
 

@@ -233,6 +233,17 @@ pub fn metric_info(name: &str) -> MetricInfo {
         "legacy_drained_day" => ("day the legacy queue was emptied", "run day", L),
         "legacy_inversions" => ("legacy order inversions (must be 0)", "pairs", L),
         "sellout_minutes_p50" => ("median minutes from release to sell-out", "minutes", N),
+        "lead_days_mean_size1" => ("mean lead time, single applicants", "days", L),
+        "lead_days_mean_size2" => ("mean lead time, parties of 2", "days", L),
+        "lead_days_mean_size3" => ("mean lead time, families of 3", "days", L),
+        "lead_days_mean_size4" => ("mean lead time, families of 4", "days", L),
+        "lead_days_mean_size5" => ("mean lead time, families of 5", "days", L),
+        "urgent_slots_held" => ("slots held for urgent applicants", "slots", N),
+        // Held slots exist to serve urgent people: the more they take, the better.
+        "urgent_slots_taken_urgent" => ("held slots taken by urgent applicants", "slots", H),
+        "urgent_slots_opened" => ("held slots opened to everyone, unused by urgent ones", "slots", N),
+        // Overtime is staff working beyond the plan.
+        "overtime_people" => ("people served in overtime (overbooking)", "people", L),
         "events" => ("events simulated", "events", N),
         _ => {
             return MetricInfo { label: "", unit: "", better: N };

@@ -1,6 +1,7 @@
 //! One replication's summary row: every metric of `spec/model.md`.
 
 use crate::engine::time::to_days;
+use crate::model::calendar::MAX_PARTY;
 use crate::model::{BookingEnd, PartyKind, RunRecord};
 
 /// The metrics of one replication (the identifying columns are added by the runner).
@@ -80,6 +81,16 @@ pub struct Summary {
     pub legacy_inversions: u64,
     /// Median minutes from release to sell-out, over days that filled.
     pub sellout_minutes_p50: Option<f64>,
+    /// Mean lead time of served parties of 1 ..= 5 people.
+    pub lead_days_mean_by_size: [Option<f64>; MAX_PARTY as usize],
+    /// First-service slots of counted days held for urgent parties.
+    pub urgent_slots_held: u64,
+    /// ... of them taken by urgent parties.
+    pub urgent_slots_taken_urgent: u64,
+    /// ... of them opened to everyone, still free.
+    pub urgent_slots_opened: u64,
+    /// People served beyond their band's slots (overbooking).
+    pub overtime_people: u64,
     /// Events processed.
     pub events: u64,
 }
@@ -185,6 +196,7 @@ pub fn summarize(run: &RunRecord) -> Summary {
     let (mut book_people, mut book_bots) = (Vec::new(), Vec::new());
     let (mut arrived, mut booked, mut completed, mut abandoned, mut waiting_at_end) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut missed, mut legacy_served) = (0u64, 0u64);
+    let mut lead_by_size = [(0.0f64, 0u64); MAX_PARTY as usize];
     // What the booking pass needs of each party, in a table small enough to stay in cache.
     const COUNTED: u8 = 1;
     const BOT: u8 = 2;
@@ -200,7 +212,11 @@ pub fn summarize(run: &RunRecord) -> Summary {
         arrived += 1;
         let book_days = p.first_booked.map(|s| to_days(s - p.arrival));
         if let Some(s) = p.served {
-            lead.push(to_days(s - p.arrival));
+            let days = to_days(s - p.arrival);
+            lead.push(days);
+            let by_size = &mut lead_by_size[(p.attributes.size.clamp(1, MAX_PARTY) - 1) as usize];
+            by_size.0 += days;
+            by_size.1 += 1;
             missed += u64::from(s > p.attributes.need_by);
             served_book.extend(book_days);
         }
@@ -224,12 +240,17 @@ pub fn summarize(run: &RunRecord) -> Summary {
 
     let (lo, hi) = (run.warmup_days as usize, run.days as usize);
     let mut slots = crate::model::DayTally::default();
+    let mut reserve = crate::model::ReserveTally::default();
     for d in run.calendar.iter().take(hi).skip(lo).filter(|d| d.open) {
         slots.offered += d.tally.offered;
         slots.used += d.tally.used;
         slots.wasted_noshow += d.tally.wasted_noshow;
         slots.wasted_freed += d.tally.wasted_freed;
         slots.wasted_unbooked += d.tally.wasted_unbooked;
+        slots.overtime += d.tally.overtime;
+        reserve.held += d.reserve.held;
+        reserve.taken_urgent += d.reserve.taken_urgent;
+        reserve.opened += d.reserve.opened;
     }
 
     let mut auto_cancelled = 0;
@@ -297,6 +318,11 @@ pub fn summarize(run: &RunRecord) -> Summary {
         legacy_drained_day: run.legacy_drained_day,
         legacy_inversions: inversions(&run.legacy_order),
         sellout_minutes_p50: select_quantile(&mut sellout, 0.5),
+        lead_days_mean_by_size: lead_by_size.map(|(sum, n)| (n > 0).then(|| sum / n as f64)),
+        urgent_slots_held: reserve.held,
+        urgent_slots_taken_urgent: reserve.taken_urgent,
+        urgent_slots_opened: reserve.opened,
+        overtime_people: slots.overtime,
         events: run.events,
     }
 }
@@ -408,6 +434,15 @@ impl Summary {
             ("legacy_drained_day", D(self.legacy_drained_day)),
             ("legacy_inversions", C(self.legacy_inversions)),
             ("sellout_minutes_p50", R(self.sellout_minutes_p50)),
+            ("lead_days_mean_size1", R(self.lead_days_mean_by_size[0])),
+            ("lead_days_mean_size2", R(self.lead_days_mean_by_size[1])),
+            ("lead_days_mean_size3", R(self.lead_days_mean_by_size[2])),
+            ("lead_days_mean_size4", R(self.lead_days_mean_by_size[3])),
+            ("lead_days_mean_size5", R(self.lead_days_mean_by_size[4])),
+            ("urgent_slots_held", C(self.urgent_slots_held)),
+            ("urgent_slots_taken_urgent", C(self.urgent_slots_taken_urgent)),
+            ("urgent_slots_opened", C(self.urgent_slots_opened)),
+            ("overtime_people", C(self.overtime_people)),
             ("events", C(self.events)),
         ]
     }

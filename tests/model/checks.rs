@@ -60,9 +60,9 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     if run.calendar.len() != days {
         return Err(format!("calendar has {} day records, expected {days}", run.calendar.len()));
     }
-    let per_day: u64 = config.services[0].bands.iter().map(|b| u64::from(b.slots)).sum();
+    let service = &config.services[0];
 
-    // What the booking log says became of each slot (every service): the last booking
+    // What the booking log says became of each place (every service): the last booking
     // that held it decides (bookings are logged in the order they were made).
     let last: BTreeMap<SlotKey, usize> = holders(run).into_iter().map(|(k, list)| (k, list[list.len() - 1])).collect();
     #[derive(Default, Clone, Copy)]
@@ -73,9 +73,9 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
         freed: u64,
         held: u64,
     }
-    let mut counts = vec![Count::default(); days];
-    for (&(_, day, _, _), &id) in last.range((0, 0, 0, 0)..(1, 0, 0, 0)) {
-        let c = &mut counts[day as usize];
+    let mut counts: BTreeMap<(u32, u16), Count> = BTreeMap::new();
+    for (&(_, day, band, _), &id) in last.range((0, 0, 0, 0)..(1, 0, 0, 0)) {
+        let c = counts.entry((day, band)).or_default();
         c.touched += 1;
         match run.bookings[id].end {
             None => c.held += 1,
@@ -86,12 +86,12 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     }
 
     for (d, rec) in run.calendar.iter().enumerate() {
-        let open = config.office.open[d];
+        let open = service.is_open(d);
         let t = rec.tally;
         if rec.open != open {
-            return Err(format!("day {d}: record says open={} but the office calendar says {open}", rec.open));
+            return Err(format!("day {d}: record says open={} but the capacity plan says {open}", rec.open));
         }
-        let offered = if open { per_day } else { 0 };
+        let offered = u64::from(service.capacity_on(d));
         if t.offered != offered {
             return Err(format!("day {d}: {} slots offered, expected {offered}", t.offered));
         }
@@ -105,12 +105,33 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
         if d < config.days as usize && t.held != 0 {
             return Err(format!("day {d} is over but {} of its slots are still held ({t:?})", t.held));
         }
-        let c = counts[d];
-        let expect = (c.used, c.noshow, c.freed, c.held, offered.saturating_sub(c.touched));
-        let got = (t.used, t.wasted_noshow, t.wasted_freed, t.held, t.wasted_unbooked);
+        // Per band: attendance fills the slots (the rest is overtime), then bookings still
+        // held; an overbooked band's extra places absorb empty places (never booked, then
+        // freed, then no-shows) before any slot counts as wasted.
+        let mut expect = (0, 0, 0, 0, 0, 0);
+        for (b, band) in service.bands_on(d).iter().enumerate() {
+            let c = counts.get(&(d as u32, b as u16)).copied().unwrap_or_default();
+            let slots = u64::from(band.slots);
+            let used = c.used.min(slots);
+            let held = c.held.min(slots - used);
+            let mut margin = u64::from(band.places - band.slots);
+            let mut wasted = [u64::from(band.places) - c.touched, c.freed, c.noshow];
+            for w in &mut wasted {
+                let absorbed = (*w).min(margin);
+                margin -= absorbed;
+                *w -= absorbed;
+            }
+            expect.0 += used;
+            expect.1 += wasted[2];
+            expect.2 += wasted[1];
+            expect.3 += held;
+            expect.4 += wasted[0];
+            expect.5 += c.used - used;
+        }
+        let got = (t.used, t.wasted_noshow, t.wasted_freed, t.held, t.wasted_unbooked, t.overtime);
         if expect != got {
             return Err(format!(
-                "day {d}: tally (used, no-show, freed, held, unbooked) = {got:?} but the booking log gives {expect:?}"
+                "day {d}: tally (used, no-show, freed, held, unbooked, overtime) = {got:?} but the booking log gives {expect:?}"
             ));
         }
     }
@@ -118,8 +139,8 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     // The final state of every slot of every service matches the booking log.
     for (s, cal) in run.calendars.iter().enumerate() {
         for day in 0..cal.days() {
-            for (band, spec) in config.services[s].bands.iter().enumerate() {
-                for i in 0..spec.slots {
+            for (band, spec) in config.services[s].bands_on(day).iter().enumerate() {
+                for i in 0..spec.places {
                     let key = (s as u8, day as u32, band as u16, i);
                     let expect = match last.get(&key) {
                         None => Slot::Free { ever_booked: false },
@@ -155,6 +176,9 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     }
     for (d, row) in run.daily.iter().enumerate() {
         let t = run.calendar[d].tally;
+        if row.capacity != u64::from(service.capacity_on(d)) {
+            return Err(format!("daily row {d}: capacity {} but the plan gives {}", row.capacity, service.capacity_on(d)));
+        }
         let wasted = t.wasted_noshow + t.wasted_freed + t.wasted_unbooked;
         if (row.day as usize, row.booked, row.freed, row.wasted) != (d, booked[d], freed[d], wasted) {
             return Err(format!(
@@ -194,7 +218,7 @@ pub fn no_double_holding(config: &ModelConfig, run: &RunRecord) -> Result<(), St
         let Some(service) = config.services.get(b.service as usize) else {
             return Err(format!("booking {id}: no service {}", b.service));
         };
-        let Some(band) = service.bands.get(b.placement.band as usize) else {
+        let Some(band) = service.bands_on(b.placement.day as usize).get(b.placement.band as usize) else {
             return Err(format!("booking {id}: no band {} in service {}", b.placement.band, b.service));
         };
         let size = run.parties[b.party as usize].attributes.size;
@@ -202,8 +226,8 @@ pub fn no_double_holding(config: &ModelConfig, run: &RunRecord) -> Result<(), St
             return Err(format!("booking {id}: holds {} slots for a party of {size}", b.placement.len));
         }
         let slots: BTreeSet<u32> = b.placement.slots().iter().copied().collect();
-        if slots.len() != b.placement.slots().len() || slots.iter().any(|&i| i >= band.slots) {
-            return Err(format!("booking {id}: bad slot list {:?} in a band of {}", b.placement.slots(), band.slots));
+        if slots.len() != b.placement.slots().len() || slots.iter().any(|&i| i >= band.places) {
+            return Err(format!("booking {id}: bad slot list {:?} in a band of {}", b.placement.slots(), band.places));
         }
         if b.made_at < previous_made {
             return Err(format!("booking {id} made at {} after a booking made at {previous_made}", b.made_at));
@@ -264,10 +288,10 @@ pub fn calendar_rules(config: &ModelConfig, run: &RunRecord) -> Result<(), Strin
     for (id, b) in run.bookings.iter().enumerate() {
         let day = b.placement.day as usize;
         let s = b.service as usize;
-        if !config.office.open.get(day).copied().unwrap_or(false) {
-            return Err(format!("booking {id} (service {s}) is on day {day}, which is closed"));
+        if !config.services[s].is_open(day) {
+            return Err(format!("booking {id} (service {s}) is on day {day}, which is closed under its capacity plan"));
         }
-        let start = config.services[s].bands[b.placement.band as usize].start;
+        let start = config.services[s].bands_on(day)[b.placement.band as usize].start;
         if b.appointment != day as i64 * DAY + start {
             return Err(format!("booking {id}: appointment {} is not day {day} at {start} s", b.appointment));
         }
@@ -540,6 +564,55 @@ pub fn party_stories(config: &ModelConfig, run: &RunRecord) -> Result<(), String
     Ok(())
 }
 
+/// (f) Held slots: before a day's reserve opens, only urgent portal parties book its
+/// held places; each day's reserve tally adds up and agrees with the booking log.
+pub fn reserve(config: &ModelConfig, run: &RunRecord) -> Result<(), String> {
+    let service = &config.services[0];
+    let Some(reserve) = config.allocation.reserve else {
+        if let Some(d) = run.calendar.iter().position(|r| r.reserve != Default::default()) {
+            return Err(format!("day {d}: a reserve tally {:?} without a reserve", run.calendar[d].reserve));
+        }
+        return Ok(());
+    };
+    let opening = |day: u32| (i64::from(day) - i64::from(reserve.open_days)).max(0) * DAY;
+    let mut taken: BTreeMap<u32, u64> = BTreeMap::new();
+    for (id, b) in run.bookings.iter().enumerate().filter(|(_, b)| b.service == 0) {
+        let band = &service.bands_on(b.placement.day as usize)[b.placement.band as usize];
+        let held_from = band.places - band.held;
+        let in_held = b.placement.slots().iter().filter(|&&i| i >= held_from).count() as u64;
+        let open_at = opening(b.placement.day);
+        if in_held == 0 || b.made_at >= open_at {
+            continue;
+        }
+        let party = &run.parties[b.party as usize];
+        let urgent_from = party.attributes.need_by - reserve.urgent_within;
+        if b.legacy || b.preexisting || b.made_at < urgent_from {
+            return Err(format!(
+                "booking {id} ({:?} party, need-by {}) took held slots {:?} of day {} at {}, before the reserve opened at {open_at} and before the party was urgent (from {urgent_from})",
+                party.kind,
+                party.attributes.need_by,
+                b.placement.slots(),
+                b.placement.day,
+                b.made_at
+            ));
+        }
+        if slot_hold_end(b) >= open_at {
+            *taken.entry(b.placement.day).or_default() += in_held;
+        }
+    }
+    for (d, rec) in run.calendar.iter().enumerate().take(config.days as usize) {
+        let held: u64 = service.bands_on(d).iter().map(|b| u64::from(b.held)).sum();
+        let r = rec.reserve;
+        let expect_taken = taken.get(&(d as u32)).copied().unwrap_or(0);
+        if r.held != held || r.taken_urgent + r.opened != r.held || r.taken_urgent != expect_taken {
+            return Err(format!(
+                "day {d}: reserve tally {r:?}, but the plan holds {held} and the log has {expect_taken} held slots taken when it opened"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every invariant, with the name of the one that failed.
 pub fn all(config: &ModelConfig, run: &RunRecord) -> Result<(), String> {
     conservation(config, run).map_err(|e| format!("(a) conservation: {e}"))?;
@@ -547,5 +620,6 @@ pub fn all(config: &ModelConfig, run: &RunRecord) -> Result<(), String> {
     calendar_rules(config, run).map_err(|e| format!("(c) calendar rules: {e}"))?;
     legacy_order(config, run).map_err(|e| format!("(d) legacy order: {e}"))?;
     party_stories(config, run).map_err(|e| format!("(e) party stories: {e}"))?;
+    reserve(config, run).map_err(|e| format!("(f) reserved slots: {e}"))?;
     Ok(())
 }

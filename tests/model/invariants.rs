@@ -342,12 +342,14 @@ fn overlap_checker_catches_a_doubly_held_slot() {
 
     // A booking that skips a free lower slot.
     let (config, mut run) = busy();
-    let band_slots = config.services[0].bands[0].slots;
+    // The last open day, far ahead: nobody holds it.
+    let far = (0..config.calendar_days()).rev().find(|&d| config.services[0].is_open(d)).expect("an open day");
+    let band_slots = config.services[0].bands_on(far)[0].places;
     let last = run.bookings.len() - 1;
     let b = &mut run.bookings[last];
     b.service = 0;
     b.placement.band = 0;
-    b.placement.day = (config.calendar_days() - 1) as u32; // far ahead: nobody holds it
+    b.placement.day = far as u32;
     b.placement.slots[..b.placement.len as usize]
         .iter_mut()
         .enumerate()
@@ -360,11 +362,11 @@ fn overlap_checker_catches_a_doubly_held_slot() {
 fn calendar_checker_catches_closed_unreleased_and_too_near_days() {
     let (config, run) = busy();
     let portal = run.bookings.iter().position(|b| !b.legacy && !b.preexisting && b.service == 0).expect("portal");
-    let closed = (0..config.calendar_days()).find(|&d| !config.office.open[d]).expect("a closed day");
+    let closed = (0..config.calendar_days()).find(|&d| !config.services[0].is_open(d)).expect("a closed day");
 
     let mut bad = run.clone();
     bad.bookings[portal].placement.day = closed as u32;
-    bad.bookings[portal].appointment = closed as i64 * DAY + config.services[0].bands[0].start;
+    bad.bookings[portal].appointment = closed as i64 * DAY + 9 * 3600;
     assert!(checks::calendar_rules(&config, &bad).unwrap_err().contains("closed"));
 
     let mut bad = run.clone();

@@ -17,16 +17,20 @@
 use crate::engine::{Stream, Time, time};
 
 use super::{Next, PartyId, Policy, Pools, Waiter, fitting_sizes};
-use crate::model::calendar::MAX_PARTY;
+use crate::model::calendar::{Fit, MAX_PARTY};
 use crate::model::config::BehaviourConfig;
 
 /// Party sizes, 1..=[`MAX_PARTY`]: one pool per size in each class.
 const SIZES: usize = MAX_PARTY as usize;
+/// Pools of one urgency in each family (ordinary parties first, then urgent ones).
+const CHECKER_POOLS: usize = 2 * SIZES;
+const WATCHER_POOLS: usize = SIZES;
 /// First pool of each family of [`Fcfs::pools`], and the families' numbers.
 const CHECKERS: usize = 0;
-const WATCHERS: usize = 2 * SIZES;
-const ROUND: usize = 3 * SIZES;
+const WATCHERS: usize = 2 * CHECKER_POOLS;
+const ROUND: usize = WATCHERS + 2 * WATCHER_POOLS;
 const CHECKERS_FAMILY: usize = 0;
+const WATCHERS_FAMILY: usize = 1;
 const ROUND_FAMILY: usize = 2;
 
 /// The first-come-first-served checking race.
@@ -35,15 +39,19 @@ pub struct Fcfs {
     human_rate: f64,
     bot_rate: f64,
     watch_rate: f64,
-    /// Three families of pools sharing one position table: the waiting parties, in pool
-    /// [`CHECKERS`]` + class * SIZES + size - 1` (class 0 people, 1 scripts); all waiting
-    /// watchers, in pool [`WATCHERS`]` + size - 1`, to start each round; and the watchers
-    /// that have not checked since the last release, in pool [`ROUND`]` + size - 1`.
+    /// Three families of pools sharing one position table, each split by urgency
+    /// (`u` = 0 ordinary, 1 urgent): the waiting parties, in pool
+    /// [`CHECKERS`]` + u * CHECKER_POOLS + class * SIZES + size - 1` (class 0 people, 1
+    /// scripts); all waiting watchers, in pool [`WATCHERS`]` + u * SIZES + size - 1`, to
+    /// start each round; and the watchers that have not checked since the last release,
+    /// in pool [`ROUND`]` + u * SIZES + size - 1`.
     pools: Pools<3>,
     waiting: usize,
-    /// Checking rate of the parties of each size (people, scripts, then watchers in the
-    /// round), kept up to date on every change.
-    rates: [f64; SIZES],
+    /// Urgent parties waiting (none unless slots are held for them).
+    urgent: usize,
+    /// Checking rate of the parties of each urgency and size (people, scripts, then
+    /// watchers in the round), kept up to date on every change.
+    rates: [[f64; SIZES]; 2],
     /// The pending draw: the total rate it was drawn at, and the instant drawn. While the
     /// rate is unchanged the draw stays valid (memorylessness), so it is kept.
     pending: Option<(f64, Time)>,
@@ -56,65 +64,103 @@ impl Fcfs {
             human_rate: behaviour.human_check_rate,
             bot_rate: behaviour.bot_check_rate,
             watch_rate: if behaviour.watch_delay > 0.0 { 1.0 / behaviour.watch_delay } else { 1.0 },
-            pools: Pools::with_families([2 * SIZES, SIZES, SIZES], parties),
+            pools: Pools::with_families([2 * CHECKER_POOLS, 2 * WATCHER_POOLS, 2 * WATCHER_POOLS], parties),
             waiting: 0,
-            rates: [0.0; SIZES],
+            urgent: 0,
+            rates: [[0.0; SIZES]; 2],
             pending: None,
         }
     }
 
-    /// The pools of the parties of size index `s` by class (people, scripts, watchers in
-    /// the round), each with its members' checking rate.
-    fn classes(&self, s: usize) -> [(usize, f64); 3] {
-        [(CHECKERS + s, self.human_rate), (CHECKERS + SIZES + s, self.bot_rate), (ROUND + s, self.watch_rate)]
+    /// The pools of the parties of urgency `u` and size index `s` by class (people,
+    /// scripts, watchers in the round), each with its members' checking rate.
+    fn classes(&self, u: usize, s: usize) -> [(usize, f64); 3] {
+        let checkers = CHECKERS + u * CHECKER_POOLS + s;
+        [(checkers, self.human_rate), (checkers + SIZES, self.bot_rate), (ROUND + u * SIZES + s, self.watch_rate)]
     }
 
-    /// The checking rate of each class of size index `s`.
-    fn class_rates(&self, s: usize) -> [f64; 3] {
-        self.classes(s).map(|(pool, r)| self.pools.len(pool) as f64 * r)
+    /// The checking rate of each class of urgency `u` and size index `s`.
+    fn class_rates(&self, u: usize, s: usize) -> [f64; 3] {
+        self.classes(u, s).map(|(pool, r)| self.pools.len(pool) as f64 * r)
     }
 
-    fn refresh_rate(&mut self, s: usize) {
-        let [people, scripts, watchers] = self.class_rates(s);
-        self.rates[s] = people + scripts + watchers;
+    fn refresh_rate(&mut self, u: usize, s: usize) {
+        let [people, scripts, watchers] = self.class_rates(u, s);
+        self.rates[u][s] = people + scripts + watchers;
     }
 
-    fn total_rate(&self, max_fit: u32) -> f64 {
-        self.rates[..fitting_sizes(max_fit)].iter().sum()
+    /// The checking rates that can succeed now: of ordinary parties that fit in ordinary
+    /// room, then of urgent parties that fit in room held slots included.
+    fn fitting_rates(&self, fit: Fit) -> (&[f64], &[f64]) {
+        let urgent: &[f64] = if self.urgent > 0 { &self.rates[1][..fitting_sizes(fit.urgent)] } else { &[] };
+        (&self.rates[0][..fitting_sizes(fit.ordinary)], urgent)
+    }
+
+    fn total_rate(&self, fit: Fit) -> f64 {
+        let (ordinary, urgent) = self.fitting_rates(fit);
+        ordinary.iter().sum::<f64>() + urgent.iter().sum::<f64>()
     }
 }
 
 impl Policy for Fcfs {
     fn join(&mut self, w: Waiter) {
-        let s = w.size_index();
-        self.pools.insert(CHECKERS + usize::from(w.bot) * SIZES + s, w.id);
+        let (u, s) = (usize::from(w.urgent), w.size_index());
+        self.pools.insert(CHECKERS + u * CHECKER_POOLS + usize::from(w.bot) * SIZES + s, w.id);
         if w.watcher && !w.bot {
-            self.pools.insert(WATCHERS + s, w.id);
+            self.pools.insert(WATCHERS + u * SIZES + s, w.id);
         }
         self.waiting += 1;
-        self.refresh_rate(s);
+        self.urgent += u;
+        self.refresh_rate(u, s);
     }
 
     fn leave(&mut self, w: &Waiter) {
-        if self.pools.contains(CHECKERS_FAMILY, w.id) {
+        let s = w.size_index();
+        let mut u = 0;
+        if let Some(pool) = self.pools.remove(CHECKERS_FAMILY, w.id) {
+            u = (pool - CHECKERS) / CHECKER_POOLS;
             self.waiting -= 1;
+            self.urgent -= u;
         }
         self.pools.remove_everywhere(w.id);
-        self.refresh_rate(w.size_index());
+        self.refresh_rate(u, s);
+    }
+
+    fn make_urgent(&mut self, w: &Waiter) {
+        let s = w.size_index();
+        // Into the urgent pools of every family the party is in, keeping its class and
+        // whether it is in this round.
+        match self.pools.pool_of(CHECKERS_FAMILY, w.id) {
+            Some(pool) if pool < CHECKERS + CHECKER_POOLS => {}
+            _ => return, // not waiting, or urgent already
+        }
+        for (family, offset) in
+            [(CHECKERS_FAMILY, CHECKER_POOLS), (WATCHERS_FAMILY, WATCHER_POOLS), (ROUND_FAMILY, WATCHER_POOLS)]
+        {
+            if let Some(pool) = self.pools.remove(family, w.id) {
+                self.pools.insert(pool + offset, w.id);
+            }
+        }
+        self.urgent += 1;
+        self.refresh_rate(0, s);
+        self.refresh_rate(1, s);
     }
 
     fn on_release(&mut self, _now: Time) {
-        for s in 0..SIZES {
-            self.pools.clear(ROUND + s);
-            for i in 0..self.pools.len(WATCHERS + s) {
-                self.pools.insert(ROUND + s, self.pools.get(WATCHERS + s, i));
+        for u in 0..2 {
+            for s in 0..SIZES {
+                let (watchers, round) = (WATCHERS + u * SIZES + s, ROUND + u * SIZES + s);
+                self.pools.clear(round);
+                for i in 0..self.pools.len(watchers) {
+                    self.pools.insert(round, self.pools.get(watchers, i));
+                }
+                self.refresh_rate(u, s);
             }
-            self.refresh_rate(s);
         }
     }
 
-    fn next(&mut self, now: Time, max_fit: u32, rng: &mut Stream) -> Next {
-        let rate = self.total_rate(max_fit);
+    fn next(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Next {
+        let rate = self.total_rate(fit);
         if rate <= 0.0 {
             self.pending = None;
             return Next::Idle;
@@ -130,24 +176,31 @@ impl Policy for Fcfs {
         Next::At(at)
     }
 
-    fn pick(&mut self, _now: Time, max_fit: u32, rng: &mut Stream) -> Option<PartyId> {
+    fn pick(&mut self, _now: Time, fit: Fit, rng: &mut Stream) -> Option<PartyId> {
         self.pending = None;
-        let rate = self.total_rate(max_fit);
+        let rate = self.total_rate(fit);
         if rate <= 0.0 {
             return None;
         }
-        // The checker is the one whose share of the total rate holds u: first its size,
-        // by the per-size rates, then its class and its place within the class.
-        let mut u = rng.uniform() * rate;
-        let s = share(&self.rates[..fitting_sizes(max_fit)], &mut u)?;
-        let class = share(&self.class_rates(s), &mut u)?;
-        let (pool, r) = self.classes(s)[class];
+        // The checker is the one whose share of the total rate holds x: first its urgency
+        // and size, by the per-size rates (ordinary parties, then urgent ones), then its
+        // class and its place within the class.
+        let mut x = rng.uniform() * rate;
+        let (ordinary, urgent) = self.fitting_rates(fit);
+        let mut weights = [0.0; 2 * SIZES];
+        let n = ordinary.len();
+        weights[..n].copy_from_slice(ordinary);
+        weights[n..n + urgent.len()].copy_from_slice(urgent);
+        let k = share(&weights[..n + urgent.len()], &mut x)?;
+        let (u, s) = if k < n { (0, k) } else { (1, k - n) };
+        let class = share(&self.class_rates(u, s), &mut x)?;
+        let (pool, r) = self.classes(u, s)[class];
         let n = self.pools.len(pool);
-        let id = self.pools.get(pool, ((u / r) as usize).min(n - 1));
+        let id = self.pools.get(pool, ((x / r) as usize).min(n - 1));
         if class == 2 {
             // The watcher has made its post-release check.
             self.pools.remove(ROUND_FAMILY, id);
-            self.refresh_rate(s);
+            self.refresh_rate(u, s);
         }
         Some(id)
     }

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use crate::engine::{Stream, Time};
 
 use super::{Next, PartyId, Policy, Pools, Waiter};
+use crate::model::calendar::Fit;
 
 /// Periodic random draws.
 #[derive(Debug, Clone)]
@@ -14,6 +15,8 @@ pub struct Lottery {
     every_days: u32,
     registered: Pools,
     sizes: Vec<u8>,
+    /// By party id: when the party becomes urgent (it may take held slots from then on).
+    urgent_from: Vec<Time>,
     /// The current draw's order; empty between draws.
     draw: VecDeque<PartyId>,
 }
@@ -21,7 +24,13 @@ pub struct Lottery {
 impl Lottery {
     /// Draws every `every_days` days.
     pub fn new(every_days: u32) -> Self {
-        Self { every_days: every_days.max(1), registered: Pools::new(1), sizes: Vec::new(), draw: VecDeque::new() }
+        Self {
+            every_days: every_days.max(1),
+            registered: Pools::new(1),
+            sizes: Vec::new(),
+            urgent_from: Vec::new(),
+            draw: VecDeque::new(),
+        }
     }
 }
 
@@ -30,8 +39,10 @@ impl Policy for Lottery {
         self.registered.insert(0, w.id);
         if self.sizes.len() <= w.id as usize {
             self.sizes.resize(w.id as usize + 1, 0);
+            self.urgent_from.resize(w.id as usize + 1, Time::MAX);
         }
         self.sizes[w.id as usize] = w.size as u8;
+        self.urgent_from[w.id as usize] = w.urgent_from;
     }
 
     fn leave(&mut self, w: &Waiter) {
@@ -50,21 +61,23 @@ impl Policy for Lottery {
         self.draw = entrants.into();
     }
 
-    fn next(&mut self, now: Time, max_fit: u32, rng: &mut Stream) -> Next {
-        match self.pick(now, max_fit, rng) {
+    fn next(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Next {
+        match self.pick(now, fit, rng) {
             Some(id) => Next::Now(id),
             None => Next::Idle,
         }
     }
 
-    fn pick(&mut self, _now: Time, max_fit: u32, _rng: &mut Stream) -> Option<PartyId> {
-        if max_fit == 0 {
+    fn pick(&mut self, now: Time, fit: Fit, _rng: &mut Stream) -> Option<PartyId> {
+        if fit.urgent == 0 {
             // Nothing left to give: the draw is over; the others stay registered.
             self.draw.clear();
             return None;
         }
         while let Some(id) = self.draw.pop_front() {
-            if self.registered.contains(0, id) && u32::from(self.sizes[id as usize]) <= max_fit {
+            // Held slots go only to urgent parties: a party's room depends on its urgency now.
+            let room = fit.of(now >= self.urgent_from[id as usize]);
+            if self.registered.contains(0, id) && u32::from(self.sizes[id as usize]) <= room {
                 return Some(id);
             }
         }

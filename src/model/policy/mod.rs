@@ -16,7 +16,7 @@ pub use queue::{Order, Queue};
 
 use crate::engine::{Stream, Time};
 
-use super::calendar::MAX_PARTY;
+use super::calendar::{Fit, MAX_PARTY};
 use super::config::{BehaviourConfig, PolicyKind};
 
 /// Index of a party in the run's party table.
@@ -37,6 +37,12 @@ pub struct Waiter {
     pub need_by: Time,
     /// When it (re)started looking; ties broken by `id`.
     pub since: Time,
+    /// Whether it is urgent now (slots are held for urgent parties and its need-by date
+    /// is near): it may take held slots as well as ordinary ones.
+    pub urgent: bool,
+    /// When it becomes urgent ([`Time::MAX`] when no slots are held): a policy that keeps
+    /// parties apart by urgency hears of it through [`Policy::make_urgent`].
+    pub urgent_from: Time,
 }
 
 impl Waiter {
@@ -66,21 +72,24 @@ pub enum Next {
 /// An allocation rule for one service.
 ///
 /// The model calls [`Policy::next`] after every change to the service's free room or to
-/// the set of waiting parties. `max_fit` is the largest party that fits somewhere
-/// bookable right now: a policy never names a party larger than that.
+/// the set of waiting parties. `fit` is the largest party that fits somewhere bookable
+/// right now, for an ordinary and for an urgent party (held slots count only for urgent
+/// ones): a policy never names a party larger than what fits for its kind.
 pub trait Policy: std::fmt::Debug + Send {
     /// A party starts waiting.
     fn join(&mut self, w: Waiter);
     /// A party stops waiting (it booked, gave up, or left).
     fn leave(&mut self, w: &Waiter);
+    /// A waiting party has just become urgent (its need-by date is near).
+    fn make_urgent(&mut self, _w: &Waiter) {}
     /// Days were released at `now`.
     fn on_release(&mut self, _now: Time) {}
     /// The daily policy instant (the release time of day) of run day `day`.
     fn on_tick(&mut self, _day: u32, _now: Time, _rng: &mut Stream) {}
     /// Who books next.
-    fn next(&mut self, now: Time, max_fit: u32, rng: &mut Stream) -> Next;
+    fn next(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Next;
     /// At the instant a [`Next::At`] named, with nothing changed since: who books.
-    fn pick(&mut self, now: Time, max_fit: u32, rng: &mut Stream) -> Option<PartyId>;
+    fn pick(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Option<PartyId>;
     /// Parties waiting.
     fn waiting(&self) -> usize;
 }
@@ -168,6 +177,12 @@ impl<const F: usize> Pools<F> {
         }
         self.place[id as usize][family].0 = ABSENT;
         pool as usize
+    }
+
+    /// The pool of `family` that `id` is in, if any.
+    pub(crate) fn pool_of(&self, family: usize, id: PartyId) -> Option<usize> {
+        let (pool, _) = self.place.get(id as usize)?[family];
+        (pool != ABSENT).then_some(pool as usize)
     }
 
     /// Whether `id` is in a pool of `family`.

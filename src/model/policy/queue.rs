@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use crate::engine::{Stream, Time};
-use crate::model::calendar::MAX_PARTY;
+use crate::model::calendar::{Fit, MAX_PARTY};
 
 use super::{Next, PartyId, Policy, Waiter, fitting_sizes};
 
@@ -20,18 +20,23 @@ pub enum Order {
     NeedBy,
 }
 
+type Sets = [BTreeSet<(Time, Time, PartyId)>; MAX_PARTY as usize];
+
 /// A waiting list, one ordered set per party size so that "first that fits" is a few
-/// look-ups.
+/// look-ups; urgent parties (when slots are held for them) in sets of their own, as they
+/// fit in held slots too.
 #[derive(Debug, Clone)]
 pub struct Queue {
     order: Order,
-    by_size: [BTreeSet<(Time, Time, PartyId)>; MAX_PARTY as usize],
+    by_size: Sets,
+    urgent_by_size: Sets,
+    urgent: usize,
 }
 
 impl Queue {
     /// An empty list in `order`.
     pub fn new(order: Order) -> Self {
-        Self { order, by_size: Default::default() }
+        Self { order, by_size: Default::default(), urgent_by_size: Default::default(), urgent: 0 }
     }
 
     fn key(&self, w: &Waiter) -> (Time, Time, PartyId) {
@@ -45,27 +50,48 @@ impl Queue {
 impl Policy for Queue {
     fn join(&mut self, w: Waiter) {
         let key = self.key(&w);
-        self.by_size[w.size_index()].insert(key);
+        if w.urgent {
+            self.urgent_by_size[w.size_index()].insert(key);
+            self.urgent += 1;
+        } else {
+            self.by_size[w.size_index()].insert(key);
+        }
     }
 
     fn leave(&mut self, w: &Waiter) {
         let key = self.key(w);
-        self.by_size[w.size_index()].remove(&key);
+        let s = w.size_index();
+        if !self.by_size[s].remove(&key) && self.urgent_by_size[s].remove(&key) {
+            self.urgent -= 1;
+        }
     }
 
-    fn next(&mut self, now: Time, max_fit: u32, rng: &mut Stream) -> Next {
-        match self.pick(now, max_fit, rng) {
+    fn make_urgent(&mut self, w: &Waiter) {
+        let key = self.key(w);
+        let s = w.size_index();
+        if self.by_size[s].remove(&key) {
+            self.urgent_by_size[s].insert(key);
+            self.urgent += 1;
+        }
+    }
+
+    fn next(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Next {
+        match self.pick(now, fit, rng) {
             Some(id) => Next::Now(id),
             None => Next::Idle,
         }
     }
 
-    fn pick(&mut self, _now: Time, max_fit: u32, _rng: &mut Stream) -> Option<PartyId> {
-        let n = fitting_sizes(max_fit);
-        self.by_size[..n].iter().filter_map(|set| set.first()).min().map(|k| k.2)
+    fn pick(&mut self, _now: Time, fit: Fit, _rng: &mut Stream) -> Option<PartyId> {
+        let first = self.by_size[..fitting_sizes(fit.ordinary)].iter().filter_map(|set| set.first()).min();
+        if self.urgent == 0 {
+            return first.map(|k| k.2);
+        }
+        let urgent = self.urgent_by_size[..fitting_sizes(fit.urgent)].iter().filter_map(|set| set.first()).min();
+        first.into_iter().chain(urgent).min().map(|k| k.2)
     }
 
     fn waiting(&self) -> usize {
-        self.by_size.iter().map(BTreeSet::len).sum()
+        self.by_size.iter().chain(&self.urgent_by_size).map(BTreeSet::len).sum()
     }
 }
