@@ -402,9 +402,7 @@ impl Calendar {
         if !self.released[day] {
             return (0, 0);
         }
-        self.day_cells(day)
-            .iter()
-            .fold((0, 0), |(o, u), c| (o.max(c.ordinary_room()), u.max(c.urgent_room())))
+        self.day_cells(day).iter().fold((0, 0), |(o, u), c| (o.max(c.ordinary_room()), u.max(c.urgent_room())))
     }
 
     fn refresh(&mut self, day: usize) {
@@ -488,41 +486,41 @@ impl Calendar {
         now: Time,
         urgent: bool,
     ) -> (Placement, u32) {
-        let c = self.cell_index(day, band);
-        let cell = self.cells[c];
-        let before = (cell.ordinary_room(), cell.urgent_room());
+        let cell = &mut self.cells[self.day_cell[day] as usize + band];
+        // The band is bookable (it is being taken from), so these are its room before.
+        let (room_before, ordinary_before) = (cell.room, cell.room - cell.held_room);
         let limit = if urgent { cell.places } else { cell.held_from } as usize;
+        let slots = &mut self.slots[cell.base..cell.base + limit];
         let mut placement = Placement { day: day as u32, band: band as u16, len: 0, slots: [0; MAX_PARTY as usize] };
-        let (mut reused, mut held) = (0, 0);
+        let mut reused = 0;
         let mut i = cell.first_free as usize;
         while (placement.len as u32) < size && i < limit {
-            if let Slot::Free { ever_booked } = self.slots[cell.base + i] {
+            if let Slot::Free { ever_booked } = slots[i] {
                 reused += u32::from(ever_booked);
-                held += u32::from(i >= cell.held_from as usize);
-                self.slots[cell.base + i] = Slot::Held(booking);
+                slots[i] = Slot::Held(booking);
                 placement.slots[placement.len as usize] = i as u32;
                 placement.len += 1;
             }
             i += 1;
         }
         debug_assert_eq!(placement.len as u32, size, "take() without room");
-        let cell = &mut self.cells[c];
+        if urgent && (cell.held_from as usize) < limit {
+            let held_from = cell.held_from;
+            cell.held_room -= placement.slots().iter().filter(|&&i| i >= held_from).count() as u32;
+        }
         // Below `i` every place is taken now: an ordinary party had ordinary room, so its
         // search started below the held places and never passed one.
         cell.first_free = i as u32;
         cell.room -= size;
-        cell.held_room -= held;
         self.day_free[day] -= size;
-        // The day's bookable maximum changes only if this band held it (a band taken from
-        // is bookable; an unreleased day's value stays zero).
+        // The day's bookable maxima change only if this band held them (an unreleased
+        // day's values stay zero).
         if self.released[day] {
-            if before.0 == self.index.value[day] {
+            if ordinary_before == self.index.value[day] {
                 let ordinary = self.day_cells(day).iter().map(Cell::ordinary_room).max().unwrap_or(0);
                 self.index.set(day, ordinary);
             }
-            if let Some(index) = &self.urgent_index
-                && before.1 == index.value[day]
-            {
+            if self.urgent_index.as_ref().is_some_and(|index| room_before == index.value[day]) {
                 let urgent = self.day_cells(day).iter().map(Cell::urgent_room).max().unwrap_or(0);
                 if let Some(index) = &mut self.urgent_index {
                     index.set(day, urgent);

@@ -268,7 +268,11 @@ impl<'a> Portal<'a> {
             queue: EventQueue::new(0),
             calendars,
             policies: (0..n)
-                .map(|_| policy::build(config.allocation.policy, &config.behaviour, expected_parties))
+                .map(|s| {
+                    // Only the first service holds slots for urgent parties.
+                    let urgent_within = config.allocation.reserve.filter(|_| s == 0).map(|r| r.urgent_within);
+                    policy::build(config.allocation.policy, &config.behaviour, expected_parties, urgent_within)
+                })
                 .collect(),
             policy_rng: (0..n).map(|s| streams.stream(Purpose::Policy, s as u64)).collect(),
             release_rng: streams.stream(Purpose::Release, 0),
@@ -559,8 +563,7 @@ impl<'a> Portal<'a> {
         let lo = yesterday + self.config.release.min_lead_days as usize;
         self.today.wasted = wasted;
         self.today.waiting = self.policies[0].waiting() as u64;
-        self.today.first_free_day =
-            self.calendars[0].earliest_fit(lo, 1, false).map(|(d, _)| (d - yesterday) as u32);
+        self.today.first_free_day = self.calendars[0].earliest_fit(lo, 1, false).map(|(d, _)| (d - yesterday) as u32);
         self.today.capacity = self.day_tallies[yesterday].map_or(0, |t| t.offered);
         self.daily.push(self.today);
         self.today = DailyRow::empty(day);
@@ -705,7 +708,6 @@ impl<'a> Portal<'a> {
 
     fn waiter(&self, id: PartyId) -> Waiter {
         let p = &self.parties[id as usize];
-        let urgent_from = self.urgent_from(id);
         Waiter {
             id,
             size: p.attributes.size,
@@ -713,8 +715,7 @@ impl<'a> Portal<'a> {
             watcher: p.attributes.watcher,
             need_by: p.attributes.need_by,
             since: p.since,
-            urgent: self.now() >= urgent_from,
-            urgent_from,
+            urgent: self.config.allocation.reserve.is_some() && self.now() >= self.urgent_from(id),
         }
     }
 
@@ -747,8 +748,11 @@ impl<'a> Portal<'a> {
         self.policies[service].join(w);
         self.dirty[service] = true;
         if service == 0 {
-            if w.urgent_from > now && w.urgent_from < self.end {
-                self.schedule(w.urgent_from, Event::Urgent(id, generation));
+            if self.config.allocation.reserve.is_some() {
+                let urgent_from = self.urgent_from(id);
+                if urgent_from > now && urgent_from < self.end {
+                    self.schedule(urgent_from, Event::Urgent(id, generation));
+                }
             }
             let s = w.size_index();
             self.looking_by_since[s].push_back((w.since, id));
@@ -778,7 +782,7 @@ impl<'a> Portal<'a> {
     /// A policy's choice books: the earliest bookable day and band with room.
     fn book(&mut self, id: PartyId, service: usize, now: Time) {
         let size = self.parties[id as usize].attributes.size;
-        let urgent = now >= self.urgent_from(id);
+        let urgent = self.config.allocation.reserve.is_some() && now >= self.urgent_from(id);
         let Some((day, band)) = self.calendars[service].earliest_fit(self.min_bookable_day(now), size, urgent) else {
             debug_assert!(false, "policy named party {id} of size {size} with no room");
             return;

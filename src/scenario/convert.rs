@@ -156,21 +156,21 @@ impl Scenario {
         let start = self.start_day();
         let mut layouts = vec![bands(&spec.bands)];
         // Per period: its date range, its layout (None: closed) and its open weekdays.
-        let periods: Vec<(i64, i64, Option<u16>, Option<Vec<usize>>)> = spec
-            .periods
-            .iter()
-            .map(|p| {
-                let layout = (!p.bands.is_empty()).then(|| {
-                    layouts.push(bands(&p.bands));
-                    (layouts.len() - 1) as u16
-                });
-                let weekdays = p.open_weekdays.as_ref().map(|w| {
-                    w.iter().filter_map(|w| WEEKDAYS.iter().position(|d| *d == w.to_lowercase())).collect()
-                });
-                let (from, until) = (parse_date(&p.from.0).unwrap_or(0), parse_date(&p.until.0).unwrap_or(-1));
-                (from, until, layout, weekdays)
-            })
-            .collect();
+        let periods: Vec<(i64, i64, Option<u16>, Option<Vec<usize>>)> =
+            spec.periods
+                .iter()
+                .map(|p| {
+                    let layout = (!p.bands.is_empty()).then(|| {
+                        layouts.push(bands(&p.bands));
+                        (layouts.len() - 1) as u16
+                    });
+                    let weekdays = p.open_weekdays.as_ref().map(|w| {
+                        w.iter().filter_map(|w| WEEKDAYS.iter().position(|d| *d == w.to_lowercase())).collect()
+                    });
+                    let (from, until) = (parse_date(&p.from.0).unwrap_or(0), parse_date(&p.until.0).unwrap_or(-1));
+                    (from, until, layout, weekdays)
+                })
+                .collect();
         let day_layout = office_open
             .iter()
             .enumerate()

@@ -177,7 +177,11 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     for (d, row) in run.daily.iter().enumerate() {
         let t = run.calendar[d].tally;
         if row.capacity != u64::from(service.capacity_on(d)) {
-            return Err(format!("daily row {d}: capacity {} but the plan gives {}", row.capacity, service.capacity_on(d)));
+            return Err(format!(
+                "daily row {d}: capacity {} but the plan gives {}",
+                row.capacity,
+                service.capacity_on(d)
+            ));
         }
         let wasted = t.wasted_noshow + t.wasted_freed + t.wasted_unbooked;
         if (row.day as usize, row.booked, row.freed, row.wasted) != (d, booked[d], freed[d], wasted) {

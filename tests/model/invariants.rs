@@ -48,6 +48,41 @@ struct Params {
     legacy_confirm: bool,
     preexisting: u32,
     over_days: u32,
+    levers: Levers,
+}
+
+/// The capacity levers: periods of other capacity, held urgent slots, overbooking.
+#[derive(Debug, Clone, Default)]
+struct Levers {
+    /// Periods in date order: days after the previous one ends (the first: after the start,
+    /// possibly before it), length in days, bands (None: closed), weekday mask.
+    periods: Vec<(i32, u32, Option<Vec<u32>>, Option<u8>)>,
+    /// Pickup periods likewise (one at most).
+    pickup_period: Option<(i32, u32, Option<Vec<u32>>)>,
+    urgent_tenths: u32,
+    urgent_within: u32,
+    urgent_open: u32,
+    overbook_hundredths: u32,
+}
+
+fn levers() -> impl Strategy<Value = Levers> {
+    let period = (
+        -20i32..=40,
+        1u32..=40,
+        prop::option::of(prop::collection::vec(5u32..=25, 1..=3)),
+        prop::option::of(1u8..=127),
+    );
+    (
+        prop::collection::vec(period, 0..=3),
+        prop::option::of((-5i32..=60, 1u32..=20, prop::option::of(prop::collection::vec(5u32..=15, 1..=2)))),
+        prop_oneof![Just(0u32), 1u32..=6],
+        0u32..=60,
+        0u32..=10,
+        prop_oneof![Just(0u32), 1u32..=40],
+    )
+        .prop_map(|(periods, pickup_period, urgent_tenths, urgent_within, urgent_open, overbook_hundredths)| {
+            Levers { periods, pickup_period, urgent_tenths, urgent_within, urgent_open, overbook_hundredths }
+        })
 }
 
 fn params() -> impl Strategy<Value = Params> {
@@ -68,47 +103,50 @@ fn params() -> impl Strategy<Value = Params> {
         (any::<bool>(), 0u32..=20, 1u32..=7, 5u32..=10, 0u32..=5, 7u32..=10, 8u32..=10, 0u32..=10, 0u32..=5, 0u32..=5);
     let legacy =
         (0u32..=300, prop_oneof![Just(0u32), 5u32..=15], any::<bool>(), prop_oneof![Just(0u32), 0u32..=200], 1u32..=60);
-    (calendar, release, demand, behaviour, legacy).prop_map(|(c, r, d, b, l)| {
-        let mut size_weights = d.2;
-        if size_weights.iter().all(|&w| w == 0) {
-            size_weights[0] = 1;
-        }
-        Params {
-            days: c.0,
-            warmup_days: c.1.min(c.0 - 1),
-            open_mask: c.2,
-            holidays: c.3,
-            bands: c.4,
-            pickup_slots: c.5,
-            batch_every: r.0,
-            release_hour: r.1,
-            jitter_minutes: r.2,
-            horizon: r.3,
-            min_lead: r.4,
-            lottery_every: r.5,
-            arrivals: d.0,
-            backlog: d.1,
-            size_weights,
-            patience_days: d.3,
-            human_checks: d.4,
-            bot_interval: d.5,
-            confirmation: b.0,
-            lead_days: b.1,
-            window_days: b.2,
-            confirm_tenths: b.3,
-            cancel_hundredths: b.4,
-            show_tenths: b.5,
-            docs_tenths: b.6,
-            rebook_tenths: b.7,
-            bot_tenths: b.8,
-            detection_tenths: b.9,
-            legacy_requests: l.0,
-            legacy_quota: l.1,
-            legacy_confirm: l.2,
-            preexisting: l.3,
-            over_days: l.4,
-        }
-    })
+    (calendar, release, demand, behaviour, legacy, prop_oneof![Just(Levers::default()), levers()]).prop_map(
+        |(c, r, d, b, l, levers)| {
+            let mut size_weights = d.2;
+            if size_weights.iter().all(|&w| w == 0) {
+                size_weights[0] = 1;
+            }
+            Params {
+                days: c.0,
+                warmup_days: c.1.min(c.0 - 1),
+                open_mask: c.2,
+                holidays: c.3,
+                bands: c.4,
+                pickup_slots: c.5,
+                batch_every: r.0,
+                release_hour: r.1,
+                jitter_minutes: r.2,
+                horizon: r.3,
+                min_lead: r.4,
+                lottery_every: r.5,
+                arrivals: d.0,
+                backlog: d.1,
+                size_weights,
+                patience_days: d.3,
+                human_checks: d.4,
+                bot_interval: d.5,
+                confirmation: b.0,
+                lead_days: b.1,
+                window_days: b.2,
+                confirm_tenths: b.3,
+                cancel_hundredths: b.4,
+                show_tenths: b.5,
+                docs_tenths: b.6,
+                rebook_tenths: b.7,
+                bot_tenths: b.8,
+                detection_tenths: b.9,
+                legacy_requests: l.0,
+                legacy_quota: l.1,
+                legacy_confirm: l.2,
+                preexisting: l.3,
+                over_days: l.4,
+                levers,
+            }
+        },
+    )
 }
 
 /// A float as TOML text (always with a decimal point).
@@ -116,8 +154,49 @@ fn f(x: f64) -> String {
     format!("{x:?}")
 }
 
+/// Bands at 09:00, 10:00, ... with these slots, as TOML.
+fn band_list(slots: &[u32], first_hour: usize) -> String {
+    let bands: Vec<String> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{{ start = \"{:02}:00\", slots = {s} }}", first_hour + i))
+        .collect();
+    format!("[{}]", bands.join(", "))
+}
+
+/// `[[service.period]]` tables for one service, one after the other from the start date.
+fn render_periods(start: i64, periods: &[(i32, u32, Option<Vec<u32>>, Option<u8>)], first_hour: usize) -> String {
+    let mut out = String::new();
+    let mut next = start;
+    for (k, (gap, len, bands, mask)) in periods.iter().enumerate() {
+        // Only the first period may start before the run (and before its start date).
+        let from = next + i64::from(if k == 0 { *gap } else { gap.abs() });
+        let until = from + i64::from(*len) - 1;
+        next = until + 1;
+        out += &format!(
+            "[[service.period]]\nfrom = \"{}\"\nuntil = \"{}\"\nbands = {}\n",
+            civil_from_days(from),
+            civil_from_days(until),
+            band_list(bands.as_deref().unwrap_or(&[]), first_hour)
+        );
+        if let Some(mask) = mask {
+            let days: Vec<String> =
+                (0..7).filter(|i| mask & (1 << i) != 0).map(|i| format!("\"{}\"", WEEKDAYS[i])).collect();
+            out += &format!("open_weekdays = [{}]\n", days.join(", "));
+        }
+    }
+    out
+}
+
 fn render(p: &Params, policy: &str) -> String {
     let start = parse_date("2021-06-14").expect("a date");
+    let l = &p.levers;
+    let periods = render_periods(start, &l.periods, 9);
+    let pickup_periods = l
+        .pickup_period
+        .as_ref()
+        .map(|(gap, len, bands)| render_periods(start, &[(*gap, *len, bands.clone(), None)], 14))
+        .unwrap_or_default();
     let open: Vec<String> =
         (0..7).filter(|i| p.open_mask & (1 << i) != 0).map(|i| format!("\"{}\"", WEEKDAYS[i])).collect();
     let holidays: Vec<String> =
@@ -126,7 +205,9 @@ fn render(p: &Params, policy: &str) -> String {
         p.bands.iter().enumerate().map(|(i, s)| format!("{{ start = \"{:02}:00\", slots = {s} }}", 9 + i)).collect();
     let pickup = p
         .pickup_slots
-        .map(|s| format!("[[service]]\nname = \"pickup\"\nbands = [{{ start = \"14:30\", slots = {s} }}]\n"))
+        .map(|s| {
+            format!("[[service]]\nname = \"pickup\"\nbands = [{{ start = \"14:30\", slots = {s} }}]\n{pickup_periods}")
+        })
         .unwrap_or_default();
     let weights: Vec<String> = p.size_weights.iter().map(|&w| f(f64::from(w))).collect();
     format!(
@@ -142,6 +223,7 @@ holidays = [{holidays}]
 [[service]]
 name = "passport"
 bands = [{bands}]
+{periods}
 {pickup}
 [release]
 kind = "{kind}"
@@ -179,6 +261,10 @@ window_days = {window}
 policy = "{policy}"
 lottery_every_days = {lottery}
 bot_detection_prob = {detection}
+urgent_share = {urgent}
+urgent_within_days = {within}
+urgent_open_days = {open_days}
+overbook_share = {overbook}
 
 [legacy]
 requests = {legacy}
@@ -222,6 +308,10 @@ over_days = {over}
         legacy_confirm = p.legacy_confirm,
         pre = p.preexisting,
         over = p.over_days,
+        urgent = f(f64::from(l.urgent_tenths) / 10.0),
+        within = l.urgent_within,
+        open_days = l.urgent_open,
+        overbook = f(f64::from(l.overbook_hundredths) / 100.0),
     )
 }
 
@@ -235,7 +325,9 @@ fn check(p: &Params, seed: u64, policy: &str) -> Result<(), TestCaseError> {
 fn config() -> ProptestConfig {
     // 32 random scenarios × random seeds per policy keeps the suite fast in the dev profile;
     // failures print the scenario text and seed, so no regression file is written.
-    ProptestConfig { cases: 32, failure_persistence: None, max_shrink_iters: 200, ..ProptestConfig::default() }
+    // PROPTEST_CASES=N asks for more (a longer hunt before a release).
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(32);
+    ProptestConfig { cases, failure_persistence: None, max_shrink_iters: 200, ..ProptestConfig::default() }
 }
 
 proptest! {
@@ -301,6 +393,7 @@ fn busy() -> (ModelConfig, RunRecord) {
         legacy_confirm: true,
         preexisting: 60,
         over_days: 20,
+        levers: Levers::default(),
     };
     let (config, run) = support::run(&render(&p, "fcfs"), 11);
     checks::all(&config, &run).expect("the busy scenario satisfies every invariant");

@@ -33,9 +33,11 @@ const CHECKERS_FAMILY: usize = 0;
 const WATCHERS_FAMILY: usize = 1;
 const ROUND_FAMILY: usize = 2;
 
-/// The first-come-first-served checking race.
+/// The first-come-first-served checking race. With `RESERVE`, slots are held for urgent
+/// parties, and the race keeps urgent parties apart (they also fit in held slots);
+/// without, every party is ordinary and the urgency code compiles away.
 #[derive(Debug, Clone)]
-pub struct Fcfs {
+pub struct Fcfs<const RESERVE: bool> {
     human_rate: f64,
     bot_rate: f64,
     watch_rate: f64,
@@ -57,7 +59,7 @@ pub struct Fcfs {
     pending: Option<(f64, Time)>,
 }
 
-impl Fcfs {
+impl<const RESERVE: bool> Fcfs<RESERVE> {
     /// The race for `behaviour`'s checking rates, sized for about `parties` parties.
     pub fn new(behaviour: &BehaviourConfig, parties: usize) -> Self {
         Self {
@@ -92,19 +94,22 @@ impl Fcfs {
     /// The checking rates that can succeed now: of ordinary parties that fit in ordinary
     /// room, then of urgent parties that fit in room held slots included.
     fn fitting_rates(&self, fit: Fit) -> (&[f64], &[f64]) {
-        let urgent: &[f64] = if self.urgent > 0 { &self.rates[1][..fitting_sizes(fit.urgent)] } else { &[] };
+        let urgent: &[f64] = if RESERVE && self.urgent > 0 { &self.rates[1][..fitting_sizes(fit.urgent)] } else { &[] };
         (&self.rates[0][..fitting_sizes(fit.ordinary)], urgent)
     }
 
     fn total_rate(&self, fit: Fit) -> f64 {
-        let (ordinary, urgent) = self.fitting_rates(fit);
-        ordinary.iter().sum::<f64>() + urgent.iter().sum::<f64>()
+        let rate = self.rates[0][..fitting_sizes(fit.ordinary)].iter().sum::<f64>();
+        if !RESERVE || self.urgent == 0 {
+            return rate;
+        }
+        rate + self.rates[1][..fitting_sizes(fit.urgent)].iter().sum::<f64>()
     }
 }
 
-impl Policy for Fcfs {
+impl<const RESERVE: bool> Policy for Fcfs<RESERVE> {
     fn join(&mut self, w: Waiter) {
-        let (u, s) = (usize::from(w.urgent), w.size_index());
+        let (u, s) = (usize::from(RESERVE && w.urgent), w.size_index());
         self.pools.insert(CHECKERS + u * CHECKER_POOLS + usize::from(w.bot) * SIZES + s, w.id);
         if w.watcher && !w.bot {
             self.pools.insert(WATCHERS + u * SIZES + s, w.id);
@@ -117,16 +122,20 @@ impl Policy for Fcfs {
     fn leave(&mut self, w: &Waiter) {
         let s = w.size_index();
         let mut u = 0;
-        if let Some(pool) = self.pools.remove(CHECKERS_FAMILY, w.id) {
-            u = (pool - CHECKERS) / CHECKER_POOLS;
+        if let Some(pool) = self.pools.remove_everywhere(w.id)[CHECKERS_FAMILY] {
+            if RESERVE {
+                u = (pool - CHECKERS) / CHECKER_POOLS;
+                self.urgent -= u;
+            }
             self.waiting -= 1;
-            self.urgent -= u;
         }
-        self.pools.remove_everywhere(w.id);
         self.refresh_rate(u, s);
     }
 
     fn make_urgent(&mut self, w: &Waiter) {
+        if !RESERVE {
+            return;
+        }
         let s = w.size_index();
         // Into the urgent pools of every family the party is in, keeping its class and
         // whether it is in this round.
@@ -147,7 +156,7 @@ impl Policy for Fcfs {
     }
 
     fn on_release(&mut self, _now: Time) {
-        for u in 0..2 {
+        for u in 0..if RESERVE { 2 } else { 1 } {
             for s in 0..SIZES {
                 let (watchers, round) = (WATCHERS + u * SIZES + s, ROUND + u * SIZES + s);
                 self.pools.clear(round);
@@ -187,12 +196,16 @@ impl Policy for Fcfs {
         // class and its place within the class.
         let mut x = rng.uniform() * rate;
         let (ordinary, urgent) = self.fitting_rates(fit);
-        let mut weights = [0.0; 2 * SIZES];
-        let n = ordinary.len();
-        weights[..n].copy_from_slice(ordinary);
-        weights[n..n + urgent.len()].copy_from_slice(urgent);
-        let k = share(&weights[..n + urgent.len()], &mut x)?;
-        let (u, s) = if k < n { (0, k) } else { (1, k - n) };
+        let (u, s) = if !RESERVE || urgent.is_empty() {
+            (0, share(ordinary, &mut x)?)
+        } else {
+            let mut weights = [0.0; 2 * SIZES];
+            let n = ordinary.len();
+            weights[..n].copy_from_slice(ordinary);
+            weights[n..n + urgent.len()].copy_from_slice(urgent);
+            let k = share(&weights[..n + urgent.len()], &mut x)?;
+            if k < n { (0, k) } else { (1, k - n) }
+        };
         let class = share(&self.class_rates(u, s), &mut x)?;
         let (pool, r) = self.classes(u, s)[class];
         let n = self.pools.len(pool);

@@ -17,18 +17,22 @@ pub struct Lottery {
     sizes: Vec<u8>,
     /// By party id: when the party becomes urgent (it may take held slots from then on).
     urgent_from: Vec<Time>,
+    /// How long before its need-by date a party becomes urgent (`None`: never).
+    urgent_within: Option<Time>,
     /// The current draw's order; empty between draws.
     draw: VecDeque<PartyId>,
 }
 
 impl Lottery {
-    /// Draws every `every_days` days.
-    pub fn new(every_days: u32) -> Self {
+    /// Draws every `every_days` days; parties are urgent from `urgent_within` before their
+    /// need-by date, if slots are held for urgent parties.
+    pub fn new(every_days: u32, urgent_within: Option<Time>) -> Self {
         Self {
             every_days: every_days.max(1),
             registered: Pools::new(1),
             sizes: Vec::new(),
             urgent_from: Vec::new(),
+            urgent_within,
             draw: VecDeque::new(),
         }
     }
@@ -42,7 +46,8 @@ impl Policy for Lottery {
             self.urgent_from.resize(w.id as usize + 1, Time::MAX);
         }
         self.sizes[w.id as usize] = w.size as u8;
-        self.urgent_from[w.id as usize] = w.urgent_from;
+        self.urgent_from[w.id as usize] =
+            self.urgent_within.map_or(Time::MAX, |within| w.need_by.saturating_sub(within));
     }
 
     fn leave(&mut self, w: &Waiter) {

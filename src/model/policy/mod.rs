@@ -38,11 +38,10 @@ pub struct Waiter {
     /// When it (re)started looking; ties broken by `id`.
     pub since: Time,
     /// Whether it is urgent now (slots are held for urgent parties and its need-by date
-    /// is near): it may take held slots as well as ordinary ones.
+    /// is near): it may take held slots as well as ordinary ones. A policy that keeps
+    /// parties apart by urgency hears of it becoming urgent later through
+    /// [`Policy::make_urgent`].
     pub urgent: bool,
-    /// When it becomes urgent ([`Time::MAX`] when no slots are held): a policy that keeps
-    /// parties apart by urgency hears of it through [`Policy::make_urgent`].
-    pub urgent_from: Time,
 }
 
 impl Waiter {
@@ -95,12 +94,21 @@ pub trait Policy: std::fmt::Debug + Send {
 }
 
 /// The policy for one service, from the configuration, sized for about `parties` parties.
-pub fn build(kind: PolicyKind, behaviour: &BehaviourConfig, parties: usize) -> Box<dyn Policy> {
+///
+/// `urgent_within` is how long before its need-by date a party becomes urgent, when slots
+/// are held for urgent parties (`None`: no party is ever urgent).
+pub fn build(
+    kind: PolicyKind,
+    behaviour: &BehaviourConfig,
+    parties: usize,
+    urgent_within: Option<Time>,
+) -> Box<dyn Policy> {
     match kind {
-        PolicyKind::Fcfs => Box::new(Fcfs::new(behaviour, parties)),
+        PolicyKind::Fcfs if urgent_within.is_some() => Box::new(Fcfs::<true>::new(behaviour, parties)),
+        PolicyKind::Fcfs => Box::new(Fcfs::<false>::new(behaviour, parties)),
         PolicyKind::Waitlist => Box::new(Queue::new(Order::Arrival)),
         PolicyKind::Priority => Box::new(Queue::new(Order::NeedBy)),
-        PolicyKind::Lottery { every_days } => Box::new(Lottery::new(every_days)),
+        PolicyKind::Lottery { every_days } => Box::new(Lottery::new(every_days, urgent_within)),
     }
 }
 
@@ -159,14 +167,16 @@ impl<const F: usize> Pools<F> {
         Some(self.take_out(family, id, pool, pos))
     }
 
-    /// Takes `id` out of every pool it is in.
-    pub(crate) fn remove_everywhere(&mut self, id: PartyId) {
-        let Some(&places) = self.place.get(id as usize) else { return };
+    /// Takes `id` out of every pool it is in; returns the pool it was in, per family.
+    pub(crate) fn remove_everywhere(&mut self, id: PartyId) -> [Option<usize>; F] {
+        let mut was = [None; F];
+        let Some(&places) = self.place.get(id as usize) else { return was };
         for (family, (pool, pos)) in places.into_iter().enumerate() {
             if pool != ABSENT {
-                self.take_out(family, id, pool, pos);
+                was[family] = Some(self.take_out(family, id, pool, pos));
             }
         }
+        was
     }
 
     fn take_out(&mut self, family: usize, id: PartyId, pool: u32, pos: u32) -> usize {
