@@ -33,6 +33,9 @@ fn set_in(node: &mut Value, parts: &[&str], path: &str, value: Value) -> Result<
                 t.insert(head.to_string(), value);
                 return Ok(());
             }
+            if rest[0] == "*" && !t.contains_key(head) {
+                return Err(format!("in `{path}`, `*` matches no entry: `{head}` is not set (an empty list)"));
+            }
             let child = t.entry(head.to_string()).or_insert_with(|| Value::Table(Table::new()));
             set_in(child, rest, path, value)
         }

@@ -260,3 +260,89 @@ fn the_mangling_base_is_a_valid_scenario() {
     let s = Scenario::from_toml_str(MANGLE_BASE).expect("valid");
     assert_eq!(s.variant_names(), vec!["base", "waitlist"]);
 }
+
+// ----- the capacity levers -------------------------------------------------------------
+
+const PERIODS: &str = "name = \"x\"\n[[service]]\nname = \"passport\"\nbands = [{ start = \"09:00\", slots = 10 }]\n";
+
+#[test]
+fn overlapping_periods_name_both() {
+    let text = format!(
+        "{PERIODS}[[service.period]]\nfrom = \"2021-07-01\"\nuntil = \"2021-07-31\"\nbands = []\n[[service.period]]\nfrom = \"2021-07-20\"\nuntil = \"2021-08-10\"\nbands = []\n"
+    );
+    let e = run_fails("overlap", Some(&text));
+    assert_mentions(
+        &e,
+        &["service.0.period.1", "2021-07-20 to 2021-08-10", "overlaps period 0", "2021-07-01 to 2021-07-31", "line 9"],
+    );
+}
+
+#[test]
+fn bad_period_fields_are_named() {
+    let period = |body: &str| format!("{PERIODS}[[service.period]]\n{body}\n");
+    let e = run_fails("period-date", Some(&period("from = \"2021-07-32\"\nuntil = \"2021-08-01\"\nbands = []")));
+    assert_mentions(&e, &["service.0.period.0.from", "2021-07-32", "YYYY-MM-DD", "line 6"]);
+    let e = run_fails("period-order", Some(&period("from = \"2021-08-01\"\nuntil = \"2021-07-01\"\nbands = []")));
+    assert_mentions(&e, &["service.0.period.0.until", "2021-07-01", "on or after", "line 7"]);
+    let e = run_fails(
+        "period-weekday",
+        Some(&period(
+            "from = \"2021-07-01\"\nuntil = \"2021-07-31\"\nbands = []\nopen_weekdays = [\"mon\", \"sunday\"]",
+        )),
+    );
+    assert_mentions(&e, &["service.0.period.0.open_weekdays", "sunday", "mon, tue", "line 9"]);
+    let e = run_fails(
+        "period-band",
+        Some(&period("from = \"2021-07-01\"\nuntil = \"2021-07-31\"\nbands = [{ start = \"25:00\", slots = 3 }]")),
+    );
+    assert_mentions(&e, &["service.0.period.0.bands.0.start", "25:00", "HH:MM"]);
+    let e = run_fails("period-field", Some(&period("from = \"2021-07-01\"\nuntil = \"2021-07-31\"\nslots = 3")));
+    assert_mentions(&e, &["slots", "line 8"]);
+}
+
+#[test]
+fn bad_levers_are_named() {
+    let e = run_fails("urgent-share", Some("name = \"x\"\n[allocation]\nurgent_share = 1.5\n"));
+    assert_mentions(&e, &["allocation.urgent_share", "1.5", "0 to 1", "line 3"]);
+    let e = run_fails("overbook", Some("name = \"x\"\n[allocation]\noverbook_share = -0.05\n"));
+    assert_mentions(&e, &["allocation.overbook_share", "-0.05", "0 to 1", "line 3"]);
+    let e = run_fails("urgent-days", Some("name = \"x\"\n[allocation]\nurgent_open_days = 5000\n"));
+    assert_mentions(&e, &["allocation.urgent_open_days", "5000", "1098"]);
+    let e = run_fails("urgent-type", Some("name = \"x\"\n[allocation]\nurgent_within_days = \"soon\"\n"));
+    assert_mentions(&e, &["urgent_within_days", "line 3"]);
+}
+
+#[test]
+fn a_star_that_matches_nothing_is_named() {
+    let text = "name = \"x\"\n[[variant]]\nname = \"no periods\"\nset = { \"service.0.period.*.bands\" = [] }\n";
+    let e = run_fails("star-empty", Some(text));
+    assert_mentions(&e, &["no periods", "service.0.period.*.bands", "matches no entry"]);
+    let grid = "name = \"x\"\n[sweep]\n\"service.0.bands.*.slots\" = [10, 30]\n\"allocation.*\" = [1]\n";
+    let e = run_fails("star-field", Some(grid));
+    assert_mentions(&e, &["allocation.*", "every index of a list"]);
+}
+
+#[test]
+fn a_star_sets_every_band_and_periods_can_be_replaced() {
+    let text = r#"
+name = "x"
+days = 30
+[[service]]
+name = "passport"
+bands = [{ start = "09:00", slots = 10 }, { start = "10:00", slots = 12 }]
+[[service.period]]
+from = "2021-06-21"
+until = "2021-06-27"
+bands = []
+[[variant]]
+name = "thirty"
+set = { "service.0.bands.*.slots" = 30, "service.0.period" = [{ from = "2021-06-28", until = "2021-07-04", bands = [{ start = "08:00", slots = 5 }], open_weekdays = ["sat"] }] }
+"#;
+    let base = support::config_of(text, "base");
+    let v = support::config_of(text, "thirty");
+    let cap = |c: &slotsim::model::ModelConfig, d: usize| c.services[0].capacity_on(d);
+    // 2021-06-14 is a Monday: days 7..14 are the closed week in the base, the Saturday
+    // session week in the variant.
+    assert_eq!((cap(&base, 0), cap(&base, 7), cap(&base, 14)), (22, 0, 22));
+    assert_eq!((cap(&v, 0), cap(&v, 7), cap(&v, 14), cap(&v, 19)), (60, 60, 0, 5));
+}

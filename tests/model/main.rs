@@ -6,8 +6,11 @@
 //! - `reproducibility`: byte-identical output and common random numbers.
 //! - `policies`: fairness properties of the allocation policies.
 //! - `bad_input`: the command line's answer to bad scenario files.
+//! - `capacity`: the capacity levers (plans, held urgent slots, overbooking) against
+//!   known results, and common random numbers with them on or off.
 
 mod bad_input;
+mod capacity;
 mod checks;
 mod invariants;
 mod known_results;

@@ -287,3 +287,61 @@ fn a_finished_sweep_is_neither_rerun_nor_overwritten() {
     assert_eq!(bytes(&t.path("done/summary.csv")), before);
     assert!(!t.path("done/.chunks").exists());
 }
+
+/// The columns of a CSV table (no quoted commas in these tables), by header name.
+fn csv_columns(text: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().expect("a header").split(',').map(str::to_string).collect();
+    let mut columns: std::collections::BTreeMap<String, Vec<String>> =
+        header.iter().map(|h| (h.clone(), Vec::new())).collect();
+    for line in lines {
+        for (h, v) in header.iter().zip(line.split(',')) {
+            columns.get_mut(h).expect("a column").push(v.to_string());
+        }
+    }
+    columns
+}
+
+#[test]
+fn lead_time_by_party_size_agrees_with_the_party_table() {
+    let t = Temp::new("by-size");
+    for (seed, variant) in [("3", "base"), ("4", "waitlist")] {
+        let out = t.path(&format!("run-{seed}"));
+        let status = bin()
+            .arg("run")
+            .arg(t.path("scenario.toml"))
+            .args(["--seed", seed, "--variant", variant, "--out", out.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let parties = csv_columns(&String::from_utf8(bytes(&out.join("parties.csv"))).unwrap());
+        let summary = csv_columns(&String::from_utf8(bytes(&out.join("summary.csv"))).unwrap());
+        let (mut sum, mut n) = ([0.0f64; 5], [0usize; 5]);
+        for i in 0..parties["id"].len() {
+            if parties["counted"][i] != "true" || parties["served_day"][i].is_empty() {
+                continue;
+            }
+            let size: usize = parties["size"][i].parse().unwrap();
+            let lead: f64 =
+                parties["served_day"][i].parse::<f64>().unwrap() - parties["arrival_day"][i].parse::<f64>().unwrap();
+            sum[size - 1] += lead;
+            n[size - 1] += 1;
+        }
+        assert!(n.iter().filter(|&&k| k > 0).count() >= 4, "parties of several sizes served: {n:?}");
+        for size in 1..=5 {
+            let column = &summary[&format!("lead_days_mean_size{size}")][0];
+            if n[size - 1] == 0 {
+                assert!(column.is_empty(), "size {size}: no party served, but the column says {column}");
+                continue;
+            }
+            let from_parties = sum[size - 1] / n[size - 1] as f64;
+            let reported: f64 = column.parse().unwrap();
+            // parties.csv holds days rounded for print; 1e-6 day is a tenth of a second.
+            assert!(
+                (reported - from_parties).abs() < 1e-6,
+                "seed {seed}, size {size}: summary {reported}, parties.csv gives {from_parties}"
+            );
+        }
+    }
+}
