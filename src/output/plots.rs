@@ -5,6 +5,8 @@
 //! - `waiting`: the backlog of parties looking for an appointment, day by day (median and
 //!   10–90% band across replications);
 //! - `first_free_day`: how far ahead the earliest free slot is, day by day (same bands);
+//! - `capacity`: each variant's capacity plan (passport slots per week) under its backlog,
+//!   so that a staffing plan can be read against the wait it leaves;
 //! - `headline`: headline metrics per variant with their 95% intervals.
 //!
 //! Text is drawn with DejaVu Sans, built into the binary (see `assets/README.md`), so the
@@ -72,17 +74,19 @@ enum Kind {
     LeadTime,
     Waiting,
     FirstFree,
+    Capacity,
     Headline,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::LeadTime, Kind::Waiting, Kind::FirstFree, Kind::Headline];
+    const ALL: [Kind; 5] = [Kind::LeadTime, Kind::Waiting, Kind::FirstFree, Kind::Capacity, Kind::Headline];
 
     fn name(self) -> &'static str {
         match self {
             Kind::LeadTime => "lead_time",
             Kind::Waiting => "waiting",
             Kind::FirstFree => "first_free_day",
+            Kind::Capacity => "capacity",
             Kind::Headline => "headline",
         }
     }
@@ -90,6 +94,7 @@ impl Kind {
     fn size(self) -> (u32, u32) {
         match self {
             Kind::Headline => (1400, 900),
+            Kind::Capacity => (1100, 1000),
             _ => (1100, 640),
         }
     }
@@ -171,6 +176,9 @@ fn caption(kind: Kind, p: &Inputs) -> String {
         Kind::FirstFree => format!(
             "How many days ahead the earliest bookable free slot was at the end of each day. Line: median over {n} replications; shaded: 10th to 90th percentile. Where the line stops, half or more of the replications had no free slot at all."
         ),
+        Kind::Capacity => format!(
+            "Each variant's capacity plan against the backlog it leaves. Top: parties still looking at the end of each day (median over {n} replications, shaded 10th to 90th percentile). Bottom: passport slots offered in the 7 days ending on each day under the variant's plan (periods of extra or reduced staff, closed weeks, extra weekdays)."
+        ),
         Kind::Headline => {
             let mut text = format!(
                 "Headline metrics per variant: mean over {n} replications (dot) with its 95% confidence interval (whiskers)"
@@ -231,9 +239,83 @@ fn draw<DB: DrawingBackend>(kind: Kind, root: &DrawingArea<DB, Shift>, p: &Input
             Some("no line: no free slot at all in half or more of the replications"),
             |d| &d.first_free_day,
         )?,
+        Kind::Capacity => {
+            let (top, bottom) = root.split_vertically(560);
+            over_time(
+                &top,
+                p,
+                "Backlog: parties looking for an appointment at the end of each day",
+                "parties waiting (end of day)",
+                None,
+                |d| &d.waiting,
+            )?;
+            capacity_plan(&bottom, p)?;
+        }
         Kind::Headline => headline(root, p)?,
     }
     root.present()
+}
+
+/// Slots offered in the 7 days ending on each day, per variant: a staffing plan as a line
+/// (weekly sums, so that weekends and holidays do not turn it into a comb).
+fn capacity_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Inputs) -> DrawResult<(), DB> {
+    let labels = p.labels();
+    let weekly: Vec<Vec<(f64, f64)>> = p
+        .daily
+        .iter()
+        .map(|d| {
+            // From the seventh day on: a sum over fewer days would read as a cut.
+            (6..d.capacity.len())
+                .filter_map(|k| {
+                    let week = &d.capacity[k - 6..=k];
+                    let sum: Option<f64> = week.iter().copied().sum();
+                    Some((f64::from(d.days[k]), sum?))
+                })
+                .collect()
+        })
+        .collect();
+    let last_day = p.daily.iter().filter_map(|d| d.days.last()).copied().max().unwrap_or(1).max(1);
+    let top = weekly.iter().flatten().map(|&(_, y)| y).fold(0.0, f64::max);
+    let top = if top > 0.0 { top * 1.3 } else { 1.0 };
+    let mut chart = ChartBuilder::on(root)
+        .caption("Capacity plan: passport slots offered in the last 7 days", (FAMILY, 24))
+        .margin(20)
+        .x_label_area_size(55)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..f64::from(last_day), 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc(p.day_axis())
+        .y_desc("slots per 7 days")
+        .x_label_formatter(&|x| tick(*x))
+        .y_label_formatter(&|y| tick(*y))
+        .label_style((FAMILY, 15))
+        .axis_desc_style((FAMILY, 17))
+        .draw()?;
+    if weekly.iter().all(Vec::is_empty) {
+        chart.draw_series(std::iter::once(Text::new(
+            "this sweep's daily table has no capacity column (written by an older slotsim)",
+            (f64::from(last_day) * 0.05, top * 0.5),
+            (FAMILY, 17),
+        )))?;
+        return Ok(());
+    }
+    for (i, line) in weekly.into_iter().enumerate() {
+        let c = color(i);
+        let label = labels.get(i).cloned().unwrap_or_default();
+        chart
+            .draw_series(std::iter::once(PathElement::new(line, c.stroke_width(3))))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.5))
+        .label_font((FAMILY, 15))
+        .draw()?;
+    Ok(())
 }
 
 /// A categorical axis: cells at 0, 1, ..., n − 1, each with a tick (labelled by name

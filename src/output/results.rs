@@ -21,6 +21,10 @@ pub struct DailyBands {
     pub waiting: Vec<Band>,
     /// Days ahead of the earliest free slot; a day without one counts as further than any.
     pub first_free_day: Vec<Band>,
+    /// First-service slots of each day under the capacity plan (the median over
+    /// replications: the plan is the same for every seed); empty for sweeps written before
+    /// the daily table had a `capacity` column.
+    pub capacity: Vec<Option<f64>>,
 }
 
 /// What `slotsim compare` and `slotsim report` work from.
@@ -142,6 +146,7 @@ struct Day {
     waiting: Vec<f64>,
     first_free: Vec<f64>,
     no_free: usize,
+    capacity: Vec<f64>,
 }
 
 fn load_daily(
@@ -156,6 +161,8 @@ fn load_daily(
     let day = numbers(&df, "day", path)?;
     let waiting = numbers(&df, "waiting", path)?;
     let first_free = numbers(&df, "first_free_day", path)?;
+    let has_capacity = df.get_column_names().iter().any(|c| c.as_str() == "capacity");
+    let capacity = if has_capacity { numbers(&df, "capacity", path)? } else { vec![None; df.height()] };
     let start_date = if df.height() > 0 {
         let dates = texts(&df, "date", path)?;
         day.iter().zip(dates).find(|(d, _)| **d == Some(0.0)).map(|(_, date)| date)
@@ -176,6 +183,7 @@ fn load_daily(
             Some(f) => entry.first_free.push(f),
             None => entry.no_free += 1,
         }
+        entry.capacity.extend(capacity[row]);
     }
     let bands = per_cell
         .into_iter()
@@ -183,6 +191,7 @@ fn load_daily(
             days: days.keys().copied().collect(),
             waiting: days.values().map(|d| band(&d.waiting, 0)).collect(),
             first_free_day: days.values().map(|d| band(&d.first_free, d.no_free)).collect(),
+            capacity: if has_capacity { days.values().map(|d| band(&d.capacity, 0).median).collect() } else { vec![] },
         })
         .collect();
     Ok((bands, start_date))
