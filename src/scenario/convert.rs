@@ -156,7 +156,13 @@ impl Scenario {
         let start = self.start_day();
         let mut layouts = vec![bands(&spec.bands)];
         // Per period: its date range, its layout (None: closed) and its open weekdays.
-        let periods: Vec<(i64, i64, Option<u16>, Option<Vec<usize>>)> =
+        struct Period {
+            from: i64,
+            until: i64,
+            layout: Option<u16>,
+            weekdays: Option<Vec<usize>>,
+        }
+        let periods: Vec<Period> =
             spec.periods
                 .iter()
                 .map(|p| {
@@ -168,7 +174,7 @@ impl Scenario {
                         w.iter().filter_map(|w| WEEKDAYS.iter().position(|d| *d == w.to_lowercase())).collect()
                     });
                     let (from, until) = (parse_date(&p.from.0).unwrap_or(0), parse_date(&p.until.0).unwrap_or(-1));
-                    (from, until, layout, weekdays)
+                    Period { from, until, layout, weekdays }
                 })
                 .collect();
         let day_layout = office_open
@@ -176,14 +182,14 @@ impl Scenario {
             .enumerate()
             .map(|(d, &open)| {
                 let date = start + d as i64;
-                match periods.iter().find(|p| (p.0..=p.1).contains(&date)) {
+                match periods.iter().find(|p| (p.from..=p.until).contains(&date)) {
                     None => open.then_some(0),
-                    Some((_, _, layout, weekdays)) => {
-                        let weekday_open = match weekdays {
+                    Some(p) => {
+                        let weekday_open = match &p.weekdays {
                             Some(w) => w.contains(&weekday(date)),
                             None => open,
                         };
-                        layout.filter(|_| weekday_open && !holidays.contains(&date))
+                        p.layout.filter(|_| weekday_open && !holidays.contains(&date))
                     }
                 }
             })

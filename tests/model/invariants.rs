@@ -51,12 +51,16 @@ struct Params {
     levers: Levers,
 }
 
+/// A period: days after the previous one ends (the first: after the start, possibly
+/// before it), length in days, band slots (None: closed), open weekdays as a bit mask.
+type PeriodParams = (i32, u32, Option<Vec<u32>>, Option<u8>);
+
 /// The capacity levers: periods of other capacity, held urgent slots, overbooking.
 #[derive(Debug, Clone, Default)]
 struct Levers {
     /// Periods in date order: days after the previous one ends (the first: after the start,
     /// possibly before it), length in days, bands (None: closed), weekday mask.
-    periods: Vec<(i32, u32, Option<Vec<u32>>, Option<u8>)>,
+    periods: Vec<PeriodParams>,
     /// Pickup periods likewise (one at most).
     pickup_period: Option<(i32, u32, Option<Vec<u32>>)>,
     urgent_tenths: u32,
@@ -165,7 +169,7 @@ fn band_list(slots: &[u32], first_hour: usize) -> String {
 }
 
 /// `[[service.period]]` tables for one service, one after the other from the start date.
-fn render_periods(start: i64, periods: &[(i32, u32, Option<Vec<u32>>, Option<u8>)], first_hour: usize) -> String {
+fn render_periods(start: i64, periods: &[PeriodParams], first_hour: usize) -> String {
     let mut out = String::new();
     let mut next = start;
     for (k, (gap, len, bands, mask)) in periods.iter().enumerate() {

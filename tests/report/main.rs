@@ -53,7 +53,7 @@ set = { "allocation.policy" = "lottery" }
 "#;
 
 const REPLICATIONS: usize = 6;
-const PLOTS: [&str; 4] = ["lead_time", "waiting", "first_free_day", "headline"];
+const PLOTS: [&str; 5] = ["lead_time", "waiting", "first_free_day", "capacity", "headline"];
 
 /// The 0.975 quantile of Student's t with 5 degrees of freedom (mpmath, 40 digits; scipy
 /// and the tables' 2.571 agree).

@@ -318,13 +318,14 @@ fn lead_time_by_party_size_agrees_with_the_party_table() {
         let parties = csv_columns(&String::from_utf8(bytes(&out.join("parties.csv"))).unwrap());
         let summary = csv_columns(&String::from_utf8(bytes(&out.join("summary.csv"))).unwrap());
         let (mut sum, mut n) = ([0.0f64; 5], [0usize; 5]);
-        for i in 0..parties["id"].len() {
-            if parties["counted"][i] != "true" || parties["served_day"][i].is_empty() {
+        let (counted, served, arrival, sizes) =
+            (&parties["counted"], &parties["served_day"], &parties["arrival_day"], &parties["size"]);
+        for i in 0..counted.len() {
+            if counted[i] != "true" || served[i].is_empty() {
                 continue;
             }
-            let size: usize = parties["size"][i].parse().unwrap();
-            let lead: f64 =
-                parties["served_day"][i].parse::<f64>().unwrap() - parties["arrival_day"][i].parse::<f64>().unwrap();
+            let size: usize = sizes[i].parse().unwrap();
+            let lead: f64 = served[i].parse::<f64>().unwrap() - arrival[i].parse::<f64>().unwrap();
             sum[size - 1] += lead;
             n[size - 1] += 1;
         }

@@ -1,0 +1,132 @@
+//! Parties looking for an appointment: joining and leaving their service's policy, the
+//! booking a policy's choice makes, urgency, and the bookkeeping of the inversion counts.
+
+use crate::engine::Time;
+use crate::engine::time::{day_of, day_start};
+
+use super::lifecycle::Grant;
+use super::{Event, Portal};
+use crate::model::party::{Outcome, PartyId, Stage};
+use crate::model::policy::Waiter;
+
+impl Portal<'_> {
+    pub(super) fn waiter(&self, id: PartyId) -> Waiter {
+        let p = &self.parties[id as usize];
+        Waiter {
+            id,
+            size: p.attributes.size,
+            bot: p.attributes.bot,
+            watcher: p.attributes.watcher,
+            need_by: p.attributes.need_by,
+            since: p.since,
+            urgent: self.config.allocation.reserve.is_some() && self.now() >= self.urgent_from(id),
+        }
+    }
+
+    /// When a party becomes urgent for the first service: its need-by instant less
+    /// `urgent_within_days` ([`Time::MAX`] when no slots are held, or while it looks for
+    /// another service).
+    pub(super) fn urgent_from(&self, id: PartyId) -> Time {
+        let p = &self.parties[id as usize];
+        match (self.config.allocation.reserve, p.stage) {
+            (Some(reserve), Stage::Looking(0)) => p.attributes.need_by.saturating_sub(reserve.urgent_within),
+            _ => Time::MAX,
+        }
+    }
+
+    pub(super) fn start_looking(&mut self, id: PartyId, service: usize, now: Time) {
+        let p = &mut self.parties[id as usize];
+        p.stage = Stage::Looking(service as u8);
+        p.outcome = Outcome::Waiting;
+        p.outcome_at = now;
+        p.since = now;
+        p.patience_generation += 1;
+        let (generation, patience) = (p.patience_generation, p.attributes.patience);
+        let w = self.waiter(id);
+        self.policies[service].join(w);
+        self.dirty[service] = true;
+        if service == 0 {
+            if self.config.allocation.reserve.is_some() {
+                let urgent_from = self.urgent_from(id);
+                if urgent_from > now && urgent_from < self.end {
+                    self.schedule(urgent_from, Event::Urgent(id, generation));
+                }
+            }
+            let s = w.size_index();
+            self.looking_by_since[s].push_back((w.since, id));
+            self.urgency.insert(s, id, w.need_by, w.since);
+            if let Some(patience) = patience {
+                let deadline = now.saturating_add(patience);
+                if deadline < day_start(day_of(now) + 1) {
+                    // Today's deadlines were already queued by the day's start.
+                    self.schedule(deadline, Event::GiveUp(id, generation));
+                } else if deadline < self.end {
+                    self.give_ups[day_of(deadline) as usize].push((deadline, id, generation));
+                }
+            }
+        }
+    }
+
+    pub(super) fn stop_looking(&mut self, id: PartyId, service: usize) {
+        if service == 0 {
+            self.urgency.remove(id);
+        }
+        let w = self.waiter(id);
+        self.policies[service].leave(&w);
+        self.dirty[service] = true;
+        self.parties[id as usize].patience_generation += 1;
+    }
+
+    /// A policy's choice books: the earliest bookable day and band with room.
+    pub(super) fn book(&mut self, id: PartyId, service: usize, now: Time) {
+        let size = self.parties[id as usize].attributes.size;
+        let urgent = self.config.allocation.reserve.is_some() && now >= self.urgent_from(id);
+        let Some((day, band)) = self.calendars[service].earliest_fit(self.min_bookable_day(now), size, urgent) else {
+            debug_assert!(false, "policy named party {id} of size {size} with no room");
+            return;
+        };
+        debug_assert_eq!(self.parties[id as usize].stage, Stage::Looking(service as u8));
+        self.stop_looking(id, service);
+        if service == 0 {
+            let w = self.waiter(id);
+            if self.parties[id as usize].counted {
+                let (mut overtook, mut overtook_need) = (false, false);
+                for s in 0..w.size as usize {
+                    let since = self.earliest_looking(s);
+                    overtook |= since.is_some_and(|k| k < w.since);
+                    // The party booking has left the index; it never overtakes itself.
+                    let need = self.urgency.most_urgent(s);
+                    overtook_need |= need.is_some_and(|k| k < (w.need_by, w.since));
+                }
+                self.queue_inversions += u64::from(overtook);
+                self.need_by_inversions += u64::from(overtook_need);
+            }
+        }
+        self.make_booking(id, service, day, band, now, Grant::Portal { urgent });
+    }
+
+    /// Whether a give-up planned with patience generation `generation` still applies: the
+    /// party is looking for the first service and has not stopped or restarted since.
+    pub(super) fn give_up_applies(&self, id: PartyId, generation: u32) -> bool {
+        let p = &self.parties[id as usize];
+        p.patience_generation == generation && p.stage == Stage::Looking(0)
+    }
+
+    /// Whether `id` is still looking for the first service since `since`.
+    pub(super) fn still_looking(&self, id: PartyId, since: Time) -> bool {
+        let p = &self.parties[id as usize];
+        p.stage == Stage::Looking(0) && p.since == since
+    }
+
+    /// When the longest-looking party of size `s + 1` started looking (the one booking now
+    /// included: it has not left its stage yet).
+    pub(super) fn earliest_looking(&mut self, s: usize) -> Option<Time> {
+        while let Some(&(since, id)) = self.looking_by_since[s].front() {
+            if self.still_looking(id, since) {
+                return Some(since);
+            }
+            self.looking_by_since[s].pop_front();
+        }
+        None
+    }
+}
