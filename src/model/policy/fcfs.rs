@@ -236,3 +236,86 @@ fn share(weights: &[f64], u: &mut f64) -> Option<usize> {
     }
     Some(last)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{DAY, Purpose, Streams};
+
+    fn behaviour() -> BehaviourConfig {
+        BehaviourConfig {
+            human_check_rate: 2.0 / DAY as f64,
+            watch_release_prob: 0.0,
+            watch_delay: 900.0,
+            bot_share: 0.0,
+            bot_check_rate: 1.0 / 60.0,
+            confirm_prob: 1.0,
+            bot_confirm_prob: 1.0,
+            confirm_delay: 0.0,
+            cancel_rate: 0.0,
+            show_prob: 1.0,
+            docs_ok_prob: 1.0,
+            rebook_prob: 1.0,
+            processing_days: (1, 1),
+        }
+    }
+
+    fn waiter(id: PartyId, bot: bool, urgent: bool) -> Waiter {
+        Waiter { id, size: 1, bot, watcher: false, need_by: 0, since: 0, urgent }
+    }
+
+    /// Held room only: only urgent parties' checks can succeed, whatever the others'
+    /// rates; with ordinary room too, the winner is drawn in proportion to the rates.
+    #[test]
+    fn held_room_goes_only_to_urgent_checkers_in_proportion_to_their_rates() {
+        let mut race = Fcfs::<true>::new(&behaviour(), 8);
+        race.join(waiter(0, true, false)); // an ordinary script: 720 times a person's rate
+        race.join(waiter(1, false, true)); // an urgent person
+        race.join(waiter(2, true, true)); // an urgent script
+        let mut rng = Streams::new(5).stream(Purpose::Policy, 0);
+        let held_only = Fit { ordinary: 0, urgent: 1 };
+        let mut wins = [0u32; 3];
+        for _ in 0..20_000 {
+            wins[race.pick(0, held_only, &mut rng).expect("an urgent party fits") as usize] += 1;
+        }
+        assert_eq!(wins[0], 0, "an ordinary party never wins held room");
+        // The urgent person's share is its rate over the urgent rates: 2/day against 1/60 s.
+        let person = (2.0 / DAY as f64) / (2.0 / DAY as f64 + 1.0 / 60.0);
+        let share = f64::from(wins[1]) / 20_000.0;
+        assert!((share - person).abs() < 4.0 * (person * (1.0 - person) / 20_000.0).sqrt(), "{share} vs {person}");
+
+        // Ordinary room as well: the ordinary script takes about half the wins.
+        let both = Fit::same(1);
+        let mut ordinary = 0;
+        for _ in 0..20_000 {
+            ordinary += u32::from(race.pick(0, both, &mut rng) == Some(0));
+        }
+        let expect = (1.0 / 60.0) / (2.0 / 60.0 + 2.0 / DAY as f64);
+        let share = f64::from(ordinary) / 20_000.0;
+        assert!((share - expect).abs() < 4.0 * (expect * (1.0 - expect) / 20_000.0).sqrt(), "{share} vs {expect}");
+
+        // Becoming urgent moves a party over; leaving takes it out of either class.
+        race.make_urgent(&waiter(0, true, false));
+        assert_eq!((race.urgent, race.waiting), (3, 3));
+        race.leave(&waiter(1, false, true));
+        assert_eq!((race.urgent, race.waiting), (2, 2));
+        assert_eq!(race.rates[0].iter().sum::<f64>(), 0.0);
+        assert!(race.next(0, Fit { ordinary: 1, urgent: 0 }, &mut rng) == Next::Idle);
+    }
+
+    /// Without held slots the race is the same as before urgency existed: `Fcfs<false>`
+    /// ignores the flag and draws the same winners as `Fcfs<true>` with nobody urgent.
+    #[test]
+    fn without_a_reserve_urgency_changes_nothing() {
+        let (mut plain, mut reserved) = (Fcfs::<false>::new(&behaviour(), 8), Fcfs::<true>::new(&behaviour(), 8));
+        for id in 0..6 {
+            plain.join(Waiter { urgent: true, ..waiter(id, id % 2 == 0, false) });
+            reserved.join(waiter(id, id % 2 == 0, false));
+        }
+        let (mut a, mut b) = (Streams::new(9).stream(Purpose::Policy, 0), Streams::new(9).stream(Purpose::Policy, 0));
+        for _ in 0..1000 {
+            assert_eq!(plain.pick(0, Fit::same(1), &mut a), reserved.pick(0, Fit::same(1), &mut b));
+        }
+        assert_eq!(plain.urgent, 0);
+    }
+}

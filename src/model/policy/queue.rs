@@ -95,3 +95,33 @@ impl Policy for Queue {
         self.by_size.iter().chain(&self.urgent_by_size).map(BTreeSet::len).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Purpose, Streams};
+
+    fn waiter(id: PartyId, since: Time, urgent: bool) -> Waiter {
+        Waiter { id, size: 1, bot: false, watcher: false, need_by: 100 - since, since, urgent }
+    }
+
+    #[test]
+    fn held_room_goes_to_the_first_urgent_party_in_order() {
+        let mut rng = Streams::new(1).stream(Purpose::Policy, 0);
+        for order in [Order::Arrival, Order::NeedBy] {
+            let mut q = Queue::new(order);
+            q.join(waiter(1, 10, false));
+            q.join(waiter(2, 20, true));
+            q.join(waiter(3, 30, true));
+            let first = if order == Order::Arrival { 1 } else { 3 };
+            assert_eq!(q.pick(0, Fit::same(1), &mut rng), Some(first), "{order:?}");
+            let urgent_first = if order == Order::Arrival { 2 } else { 3 };
+            assert_eq!(q.pick(0, Fit { ordinary: 0, urgent: 1 }, &mut rng), Some(urgent_first), "{order:?}");
+            q.make_urgent(&waiter(1, 10, false));
+            q.leave(&waiter(2, 20, true));
+            assert_eq!(q.waiting(), 2);
+            assert_eq!(q.pick(0, Fit { ordinary: 0, urgent: 1 }, &mut rng), Some(first), "{order:?}");
+            assert_eq!(q.pick(0, Fit { ordinary: 1, urgent: 0 }, &mut rng), None, "nobody ordinary is left");
+        }
+    }
+}
