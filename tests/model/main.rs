@@ -2,6 +2,7 @@
 //!
 //! - `invariants`: property tests of the run invariants over random scenarios, seeds and
 //!   policies; the checkers themselves live in `checks`.
+//! - `golden`: digests of the tables of bundled scenarios, pinned.
 //! - `known_results`: the model against results derived by hand.
 //! - `reproducibility`: byte-identical output and common random numbers.
 //! - `policies`: fairness properties of the allocation policies.
@@ -12,6 +13,7 @@
 mod bad_input;
 mod capacity;
 mod checks;
+mod golden;
 mod invariants;
 mod known_results;
 mod policies;
