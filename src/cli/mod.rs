@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::output::sweep_dir::{Manifest, SweepDir, merge};
+use crate::output::merge::merge;
+use crate::output::sweep_dir::{Manifest, SweepDir};
 use crate::output::tables::{bookings_frame, daily_frame, parties_frame, summary_frame};
 use crate::output::{Format, write_frame};
 use crate::runner::{self, Finish, Plan, Replication};
@@ -17,6 +18,7 @@ use crate::scenario::Scenario;
 use crate::stats::{self, Metric};
 
 mod compare;
+mod shard;
 
 /// Simulates an appointment-booking portal (a consulate's passport desk) and compares
 /// slot-allocation policies over seeded replications.
@@ -74,7 +76,9 @@ enum Command {
         #[arg(long)]
         resume: bool,
         /// Run only part I of N (0-based), e.g. --shard 0/4; combine with `slotsim merge`.
-        #[arg(long, value_name = "I/N")]
+        /// `auto` takes I and N from a Slurm or AWS Batch job array's environment, `auto/N`
+        /// takes I from Slurm, AWS Batch or Kubernetes (JOB_COMPLETION_INDEX).
+        #[arg(long, value_name = "I/N|auto|auto/N")]
         shard: Option<String>,
         /// Only these variants (repeatable; default: all, `base` first).
         #[arg(long = "variant")]
@@ -255,14 +259,13 @@ fn print_summary(
     writeln!(out, "  {} events in {:.3} s", g("events"), elapsed.as_secs_f64())
 }
 
-fn parse_shard(s: &str) -> Result<[usize; 2]> {
-    let err = || anyhow::anyhow!("--shard {s}: expected I/N with 0 ≤ I < N, e.g. --shard 0/4");
-    let (i, n) = s.split_once('/').ok_or_else(err)?;
-    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
-    if n == 0 || i >= n {
-        return Err(err());
+/// Resolves `--shard`, reading the scheduler variables `auto` may need from the environment.
+fn resolve_shard(flag: &str) -> Result<[usize; 2]> {
+    let shard = shard::resolve(flag, |name| std::env::var(name).ok())?;
+    if !shard.origin.is_empty() {
+        eprintln!("shard {}/{} ({})", shard.index, shard.count, shard.origin);
     }
-    Ok([i, n])
+    Ok([shard.index, shard.count])
 }
 
 #[allow(clippy::too_many_arguments)] // Mirrors the flags of `slotsim sweep` one to one.
@@ -278,7 +281,7 @@ fn sweep(
     variants: &[String],
 ) -> Result<ExitCode> {
     let (scenario, text) = load(path)?;
-    let shard = shard.map(parse_shard).transpose()?;
+    let shard = shard.map(resolve_shard).transpose()?;
     let replications = match replications {
         Some(n) => n,
         None => scenario
