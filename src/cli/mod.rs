@@ -18,6 +18,7 @@ use crate::scenario::Scenario;
 use crate::stats::{self, Metric};
 
 mod compare;
+mod memory;
 mod shard;
 
 /// Simulates an appointment-booking portal (a consulate's passport desk) and compares
@@ -47,6 +48,10 @@ enum Command {
         /// Also write bookings.csv, every booking with its e-mail, deadline and end.
         #[arg(long)]
         trace: bool,
+        /// Refuse to run if the estimated peak memory exceeds this (e.g. 8G; default: the
+        /// memory available, from /proc/meminfo and the cgroup limit).
+        #[arg(long, value_name = "SIZE")]
+        max_memory: Option<String>,
     },
     /// Validate a scenario and print it resolved, with every default filled in.
     Check {
@@ -83,6 +88,10 @@ enum Command {
         /// Only these variants (repeatable; default: all, `base` first).
         #[arg(long = "variant")]
         variants: Vec<String>,
+        /// Refuse to start if the estimated peak memory exceeds this (e.g. 8G; default: the
+        /// memory available, from /proc/meminfo and the cgroup limit).
+        #[arg(long, value_name = "SIZE")]
+        max_memory: Option<String>,
     },
     /// Combine the directories of a sharded sweep into the tables one sweep would write.
     Merge {
@@ -116,9 +125,23 @@ pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { scenario } => check(&scenario),
-        Command::Run { scenario, seed, variant, out, trace } => run(&scenario, seed, &variant, &out, trace),
-        Command::Sweep { scenario, replications, seed_start, threads, out, format, resume, shard, variants } => {
-            sweep(&scenario, replications, seed_start, threads, out, format, resume, shard.as_deref(), &variants)
+        Command::Run { scenario, seed, variant, out, trace, max_memory } => {
+            run(&scenario, seed, &variant, &out, trace, max_memory.as_deref())
+        }
+        Command::Sweep {
+            scenario,
+            replications,
+            seed_start,
+            threads,
+            out,
+            format,
+            resume,
+            shard,
+            variants,
+            max_memory,
+        } => {
+            let options = SweepOptions { threads, format, resume, shard, variants, max_memory };
+            sweep(&scenario, replications, seed_start, out, &options)
         }
         Command::Merge { shards, out } => {
             let out = out.unwrap_or_else(|| shards[0].clone());
@@ -150,12 +173,22 @@ fn check(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(path: &Path, seed: Option<u64>, variant: &str, out: &Path, trace: bool) -> Result<ExitCode> {
+fn run(
+    path: &Path,
+    seed: Option<u64>,
+    variant: &str,
+    out: &Path,
+    trace: bool,
+    max_memory: Option<&str>,
+) -> Result<ExitCode> {
     let (scenario, _) = load(path)?;
     let seed = seed.unwrap_or(scenario.seed);
     let plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let cell = &plan.cells[0];
+    let estimate = runner::memory::run(&cell.config, memory::PARTY_TABLE_COLUMNS);
+    memory::guard(&estimate, memory::limit(max_memory)?.as_ref(), false)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let started = std::time::Instant::now();
     let record = cell.simulate(seed);
     let elapsed = started.elapsed();
@@ -268,20 +301,26 @@ fn resolve_shard(flag: &str) -> Result<[usize; 2]> {
     Ok([shard.index, shard.count])
 }
 
-#[allow(clippy::too_many_arguments)] // Mirrors the flags of `slotsim sweep` one to one.
+/// The flags of `slotsim sweep` besides the scenario, replications, seeds and output.
+struct SweepOptions {
+    threads: usize,
+    format: Format,
+    resume: bool,
+    shard: Option<String>,
+    variants: Vec<String>,
+    max_memory: Option<String>,
+}
+
 fn sweep(
     path: &Path,
     replications: Option<u64>,
     seed_start: u64,
-    threads: usize,
     out: Option<PathBuf>,
-    format: Format,
-    resume: bool,
-    shard: Option<&str>,
-    variants: &[String],
+    options: &SweepOptions,
 ) -> Result<ExitCode> {
+    let SweepOptions { threads, format, resume, ref shard, ref variants, ref max_memory } = *options;
     let (scenario, text) = load(path)?;
-    let shard = shard.map(resolve_shard).transpose()?;
+    let shard = shard.as_deref().map(resolve_shard).transpose()?;
     let replications = match replications {
         Some(n) => n,
         None => scenario
@@ -296,8 +335,19 @@ fn sweep(
         PathBuf::from("results")
             .join(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into()))
     });
-    let chosen = (!variants.is_empty()).then_some(variants);
+    let chosen = (!variants.is_empty()).then_some(variants.as_slice());
     let plan = Plan::new(&scenario, chosen, seed_start, replications)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let in_shard = (0..plan.chunks())
+        .filter(|c| shard.is_none_or(|[i, n]| c % n == i))
+        .map(|c| plan.chunk_jobs(c).len())
+        .sum::<usize>();
+    let workers = match threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        t => t,
+    };
+    let estimate = runner::memory::sweep(&plan, in_shard, workers);
+    memory::guard(&estimate, memory::limit(max_memory.as_deref())?.as_ref(), true)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let base = scenario.variant("base")?;
     let manifest = Manifest::new(&plan, &path.display().to_string(), &text, &base, format, shard);

@@ -287,3 +287,5 @@ fn a_finished_sweep_is_neither_rerun_nor_overwritten() {
     assert_eq!(bytes(&t.path("done/summary.csv")), before);
     assert!(!t.path("done/.chunks").exists());
 }
+
+mod shards;
