@@ -214,7 +214,9 @@ mod tests {
 
     #[test]
     fn slurm_parts_count_from_the_array_minimum() {
-        let slurm = |id: &str, min: &str, count: &str| [(SLURM_ID, id), (SLURM_MIN, min), (SLURM_COUNT, count)];
+        fn slurm<'a>(id: &'a str, min: &'a str, count: &'a str) -> [(&'static str, &'a str); 3] {
+            [(SLURM_ID, id), (SLURM_MIN, min), (SLURM_COUNT, count)]
+        }
         assert_eq!(part("auto", &slurm("0", "0", "16")), [0, 16]);
         assert_eq!(part("auto", &slurm("16", "1", "16")), [15, 16], "an array numbered from 1");
         assert_eq!(part("auto", &slurm("7", "5", "3")), [2, 3]);

@@ -233,7 +233,11 @@ impl<'a> Portal<'a> {
         parties.reserve(expected_parties);
         let mut bookings = std::mem::take(&mut workspace.bookings);
         bookings.clear();
-        bookings.reserve(expected_parties * 2);
+        // Room for three bookings per party, more than runs make (about 2.3 over five years
+        // of the embassy): capacity never written costs address space, not memory, while
+        // growing the table copies it whole (its records are over-aligned), holding the
+        // old and the new one at once: 15% more peak memory on five-year runs.
+        bookings.reserve(expected_parties * 3);
         let mut urgency = std::mem::take(&mut workspace.urgency);
         urgency.reset(config.days as usize + config.demand.need_by_days.1 as usize + 1, expected_parties);
         let mut give_ups = std::mem::take(&mut workspace.give_ups);
