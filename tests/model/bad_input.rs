@@ -89,6 +89,22 @@ fn out_of_range_value_names_field_value_and_range() {
 }
 
 #[test]
+fn values_too_large_to_simulate_are_refused_by_validation() {
+    // Found by the fuzzer: a burst decaying in a split second made arrival thinning run
+    // forever; a need-by date ages away sized the need-by index beyond any memory.
+    let burst =
+        "name = \"b\"\ndays = 20\n[[demand.burst]]\nat = \"2021-06-15T00:00\"\nextra = 40.0\ndecay_days = 1e-300\n";
+    let stderr = run_fails("burst-decay", Some(burst));
+    assert_mentions(
+        &stderr,
+        &["demand.burst.0.extra", "line 5", "4e1 with decay_days = 1e-300", "at most 10000000 parties a day"],
+    );
+    let need_by = "name = \"n\"\ndays = 20\n[demand]\nneed_by_days = { min = 30, max = 4000000000 }\n";
+    let stderr = run_fails("need-by", Some(need_by));
+    assert_mentions(&stderr, &["demand.need_by_days", "max 4000000000", "at most 7320 days"]);
+}
+
+#[test]
 fn bad_date_is_named() {
     let e = run_fails("date", Some("name = \"x\"\nstart = \"2021-02-30\"\n"));
     assert_mentions(&e, &["start", "2021-02-30", "YYYY-MM-DD", "line 2"]);
