@@ -118,7 +118,7 @@ pub fn limit(max_memory: Option<&str>) -> Result<Option<Limit>> {
     })
 }
 
-/// Bytes as a short figure: 1.3 GiB, 56 MiB.
+/// Bytes as a short figure of three significant digits: 1.05 GiB, 56.1 MiB, 326 MiB.
 pub fn human(bytes: f64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes.max(0.0);
@@ -127,10 +127,10 @@ pub fn human(bytes: f64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 || value >= 100.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
+    match value {
+        _ if unit == 0 || value >= 100.0 => format!("{value:.0} {}", UNITS[unit]),
+        _ if value >= 10.0 => format!("{value:.1} {}", UNITS[unit]),
+        _ => format!("{value:.2} {}", UNITS[unit]),
     }
 }
 
@@ -214,9 +214,9 @@ mod tests {
         let small = Limit { bytes: 2 << 30, source: "--max-memory 2G".into() };
         let e = format!("{:#}", guard(&estimate, Some(&small), true).unwrap_err());
         for part in [
-            "6.1 GiB",
-            "4 replication(s) in flight × 1.5 GiB",
-            "2.0 GiB available (--max-memory 2G)",
+            "6.05 GiB",
+            "4 replication(s) in flight × 1.50 GiB",
+            "2.00 GiB available (--max-memory 2G)",
             "--threads to 1",
             "days",
         ] {
