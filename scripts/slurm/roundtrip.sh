@@ -24,8 +24,10 @@ have_slurm() {
 if ! have_slurm; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "== installing slurm-wlm and munge (for the Slurm round trip)"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+        if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null); then
+            echo "slurm round trip: FAILED to install slurm-wlm and munge with apt-get" >&2
+            exit 1
+        fi
     else
         echo "slurm round trip: SKIPPED (slurm-wlm and munge are not installed, and installing them needs root and apt-get)"
         exit 0
@@ -89,11 +91,12 @@ slurmd_port=$(free_port)
 while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port=$(free_port); done
 
 host=$(hostname -s)
-node_line=$(slurmd -C | head -n 1)
+# The node as slurmd sees it, reached on the loopback address whatever the host name resolves to.
+node_line="$(slurmd -C | head -n 1) NodeAddr=127.0.0.1"
 mkdir -p "$tmp/state" "$tmp/spool" "$tmp/work"
 cat >"$tmp/slurm.conf" <<CONF
 ClusterName=slotsimtest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
 SlurmUser=root
