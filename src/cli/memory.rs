@@ -57,39 +57,50 @@ fn mem_available(meminfo: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// A value of a cgroup `memory.stat` text.
+fn stat_value(stat: &str, key: &str) -> Option<u64> {
+    stat.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Room left under a cgroup's `limit` with `usage` charged, of which the inactive file
+/// cache (`inactive_file` of `stat`, which the kernel reclaims before it runs out) does
+/// not count.
+fn room(limit: u64, usage: u64, stat: Option<&str>, inactive_key: &str) -> u64 {
+    let reclaimable = stat.and_then(|s| stat_value(s, inactive_key)).unwrap_or(0);
+    limit.saturating_sub(usage.saturating_sub(reclaimable))
+}
+
 /// The smallest room left under a memory limit of this process's cgroup or its
-/// ancestors (cgroup v2 `memory.max` less `memory.current`, or v1's limit less usage).
+/// ancestors (cgroup v2 `memory.max` less `memory.current`, or v1's limit less usage,
+/// both less the inactive file cache).
 fn cgroup_room() -> Option<(u64, String)> {
     let read = |p: &Path| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
     let own = read(Path::new("/proc/self/cgroup"))?;
     let mut best: Option<(u64, String)> = None;
-    let mut consider = |limit: Option<String>, usage: Option<String>, what: String| {
-        let (Some(limit), Some(usage)) = (limit, usage) else { return };
-        let (Ok(limit), Ok(usage)) = (limit.parse::<u64>(), usage.parse::<u64>()) else { return };
-        let room = limit.saturating_sub(usage);
-        if best.as_ref().is_none_or(|(b, _)| room < *b) {
-            best = Some((room, what));
-        }
-    };
     for line in own.lines() {
         let mut fields = line.splitn(3, ':');
         let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-        let (root, limit_file, usage_file) = if controllers.is_empty() {
-            ("/sys/fs/cgroup".to_string(), "memory.max", "memory.current")
+        let (root, limit_file, usage_file, inactive_key) = if controllers.is_empty() {
+            ("/sys/fs/cgroup", "memory.max", "memory.current", "inactive_file")
         } else if controllers.split(',').any(|c| c == "memory") {
-            ("/sys/fs/cgroup/memory".to_string(), "memory.limit_in_bytes", "memory.usage_in_bytes")
+            ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
         } else {
             continue;
         };
         // The group itself and each ancestor up to the root: the tightest one binds.
-        let mut dir = Path::new(&root).join(path.trim_start_matches('/'));
+        let root = Path::new(root);
+        let mut dir = root.join(path.trim_start_matches('/'));
         loop {
-            consider(
-                read(&dir.join(limit_file)),
-                read(&dir.join(usage_file)),
-                format!("the cgroup limit {} less its usage", dir.join(limit_file).display()),
-            );
-            if dir == Path::new(&root) || !dir.pop() {
+            let limit = read(&dir.join(limit_file)).and_then(|v| v.parse::<u64>().ok());
+            let usage = read(&dir.join(usage_file)).and_then(|v| v.parse::<u64>().ok());
+            if let (Some(limit), Some(usage)) = (limit, usage) {
+                let left = room(limit, usage, read(&dir.join("memory.stat")).as_deref(), inactive_key);
+                if best.as_ref().is_none_or(|(b, _)| left < *b) {
+                    let what = format!("the cgroup limit {} less its usage", dir.join(limit_file).display());
+                    best = Some((left, what));
+                }
+            }
+            if dir == root || !dir.pop() {
                 break;
             }
         }
@@ -194,6 +205,17 @@ mod tests {
         let text = "MemTotal:       24683584 kB\nMemFree:        20811184 kB\nMemAvailable:   22559908 kB\n";
         assert_eq!(mem_available(text), Some(22559908 * 1024));
         assert_eq!(mem_available("MemTotal: 1 kB\n"), None);
+    }
+
+    #[test]
+    fn cgroup_room_leaves_out_the_reclaimable_file_cache() {
+        let stat = "active_anon 100\ninactive_file 3000\ntotal_inactive_file 5000\n";
+        assert_eq!(stat_value(stat, "inactive_file"), Some(3000));
+        assert_eq!(stat_value(stat, "total_inactive_file"), Some(5000));
+        assert_eq!(room(10_000, 8_000, Some(stat), "inactive_file"), 5_000);
+        assert_eq!(room(10_000, 8_000, Some(stat), "total_inactive_file"), 7_000);
+        assert_eq!(room(10_000, 8_000, None, "inactive_file"), 2_000);
+        assert_eq!(room(10_000, 12_000, None, "inactive_file"), 0);
     }
 
     #[test]
