@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::output::sweep_dir::{Manifest, SweepDir, merge};
+use crate::output::merge::merge;
+use crate::output::sweep_dir::{Manifest, SweepDir};
 use crate::output::tables::{bookings_frame, daily_frame, parties_frame, summary_frame};
 use crate::output::{Format, write_frame};
 use crate::runner::{self, Finish, Plan, Replication};
@@ -17,6 +18,8 @@ use crate::scenario::Scenario;
 use crate::stats::{self, Metric};
 
 mod compare;
+mod memory;
+mod shard;
 
 /// Simulates an appointment-booking portal (a consulate's passport desk) and compares
 /// slot-allocation policies over seeded replications.
@@ -45,6 +48,10 @@ enum Command {
         /// Also write bookings.csv, every booking with its e-mail, deadline and end.
         #[arg(long)]
         trace: bool,
+        /// Refuse to run if the estimated peak memory exceeds this (e.g. 8G; default: the
+        /// memory available, from /proc/meminfo and the cgroup limit).
+        #[arg(long, value_name = "SIZE")]
+        max_memory: Option<String>,
     },
     /// Validate a scenario and print it resolved, with every default filled in.
     Check {
@@ -74,11 +81,17 @@ enum Command {
         #[arg(long)]
         resume: bool,
         /// Run only part I of N (0-based), e.g. --shard 0/4; combine with `slotsim merge`.
-        #[arg(long, value_name = "I/N")]
+        /// `auto` takes I and N from a Slurm or AWS Batch job array's environment, `auto/N`
+        /// takes I from Slurm, AWS Batch or Kubernetes (JOB_COMPLETION_INDEX).
+        #[arg(long, value_name = "I/N|auto|auto/N")]
         shard: Option<String>,
         /// Only these variants (repeatable; default: all, `base` first).
         #[arg(long = "variant")]
         variants: Vec<String>,
+        /// Refuse to start if the estimated peak memory exceeds this (e.g. 8G; default: the
+        /// memory available, from /proc/meminfo and the cgroup limit).
+        #[arg(long, value_name = "SIZE")]
+        max_memory: Option<String>,
     },
     /// Combine the directories of a sharded sweep into the tables one sweep would write.
     Merge {
@@ -112,9 +125,23 @@ pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { scenario } => check(&scenario),
-        Command::Run { scenario, seed, variant, out, trace } => run(&scenario, seed, &variant, &out, trace),
-        Command::Sweep { scenario, replications, seed_start, threads, out, format, resume, shard, variants } => {
-            sweep(&scenario, replications, seed_start, threads, out, format, resume, shard.as_deref(), &variants)
+        Command::Run { scenario, seed, variant, out, trace, max_memory } => {
+            run(&scenario, seed, &variant, &out, trace, max_memory.as_deref())
+        }
+        Command::Sweep {
+            scenario,
+            replications,
+            seed_start,
+            threads,
+            out,
+            format,
+            resume,
+            shard,
+            variants,
+            max_memory,
+        } => {
+            let options = SweepOptions { threads, format, resume, shard, variants, max_memory };
+            sweep(&scenario, replications, seed_start, out, &options)
         }
         Command::Merge { shards, out } => {
             let out = out.unwrap_or_else(|| shards[0].clone());
@@ -146,12 +173,22 @@ fn check(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(path: &Path, seed: Option<u64>, variant: &str, out: &Path, trace: bool) -> Result<ExitCode> {
+fn run(
+    path: &Path,
+    seed: Option<u64>,
+    variant: &str,
+    out: &Path,
+    trace: bool,
+    max_memory: Option<&str>,
+) -> Result<ExitCode> {
     let (scenario, _) = load(path)?;
     let seed = seed.unwrap_or(scenario.seed);
     let plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let cell = &plan.cells[0];
+    let estimate = runner::memory::run(&cell.config, memory::PARTY_TABLE_COLUMNS);
+    memory::guard(&estimate, memory::limit(max_memory)?.as_ref(), false)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let started = std::time::Instant::now();
     let record = cell.simulate(seed);
     let elapsed = started.elapsed();
@@ -272,30 +309,35 @@ fn print_summary(
     writeln!(out, "  {} events in {:.3} s", g("events"), elapsed.as_secs_f64())
 }
 
-fn parse_shard(s: &str) -> Result<[usize; 2]> {
-    let err = || anyhow::anyhow!("--shard {s}: expected I/N with 0 ≤ I < N, e.g. --shard 0/4");
-    let (i, n) = s.split_once('/').ok_or_else(err)?;
-    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
-    if n == 0 || i >= n {
-        return Err(err());
+/// Resolves `--shard`, reading the scheduler variables `auto` may need from the environment.
+fn resolve_shard(flag: &str) -> Result<[usize; 2]> {
+    let shard = shard::resolve(flag, |name| std::env::var(name).ok())?;
+    if !shard.origin.is_empty() {
+        eprintln!("shard {}/{} ({})", shard.index, shard.count, shard.origin);
     }
-    Ok([i, n])
+    Ok([shard.index, shard.count])
 }
 
-#[allow(clippy::too_many_arguments)] // Mirrors the flags of `slotsim sweep` one to one.
+/// The flags of `slotsim sweep` besides the scenario, replications, seeds and output.
+struct SweepOptions {
+    threads: usize,
+    format: Format,
+    resume: bool,
+    shard: Option<String>,
+    variants: Vec<String>,
+    max_memory: Option<String>,
+}
+
 fn sweep(
     path: &Path,
     replications: Option<u64>,
     seed_start: u64,
-    threads: usize,
     out: Option<PathBuf>,
-    format: Format,
-    resume: bool,
-    shard: Option<&str>,
-    variants: &[String],
+    options: &SweepOptions,
 ) -> Result<ExitCode> {
+    let SweepOptions { threads, format, resume, ref shard, ref variants, ref max_memory } = *options;
     let (scenario, text) = load(path)?;
-    let shard = shard.map(parse_shard).transpose()?;
+    let shard = shard.as_deref().map(resolve_shard).transpose()?;
     let replications = match replications {
         Some(n) => n,
         None => scenario
@@ -310,8 +352,19 @@ fn sweep(
         PathBuf::from("results")
             .join(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into()))
     });
-    let chosen = (!variants.is_empty()).then_some(variants);
+    let chosen = (!variants.is_empty()).then_some(variants.as_slice());
     let plan = Plan::new(&scenario, chosen, seed_start, replications)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let in_shard = (0..plan.chunks())
+        .filter(|c| shard.is_none_or(|[i, n]| c % n == i))
+        .map(|c| plan.chunk_jobs(c).len())
+        .sum::<usize>();
+    let workers = match threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        t => t,
+    };
+    let estimate = runner::memory::sweep(&plan, in_shard, workers);
+    memory::guard(&estimate, memory::limit(max_memory.as_deref())?.as_ref(), true)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let base = scenario.variant("base")?;
     let manifest = Manifest::new(&plan, &path.display().to_string(), &text, &base, format, shard);

@@ -263,6 +263,9 @@ pub struct Calendar {
     fit_memo: (u64, u64, usize, Fit),
 }
 
+/// Bytes a calendar keeps per day and band (for memory estimates).
+pub const CELL_BYTES: usize = std::mem::size_of::<Cell>();
+
 /// [`Calendar::day_layout`] of a closed day.
 const CLOSED: u16 = u16::MAX;
 

@@ -3,6 +3,7 @@
 
 pub mod comparison;
 pub mod files;
+pub mod merge;
 pub mod plots;
 pub mod report;
 pub mod results;

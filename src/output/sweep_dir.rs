@@ -98,13 +98,35 @@ impl Manifest {
 
     /// Whether two manifests describe the same sweep (apart from sharding and command).
     pub fn same_sweep(&self, other: &Manifest) -> bool {
-        self.scenario_toml == other.scenario_toml
-            && self.cells == other.cells
-            && self.seed_start == other.seed_start
-            && self.replications == other.replications
-            && self.format == other.format
-            && self.chunk_size == other.chunk_size
-            && self.version == other.version
+        self.differences(other).is_empty()
+    }
+
+    /// What differs between the sweeps of two manifests (apart from sharding and command),
+    /// as words for a message: empty for the same sweep.
+    pub fn differences(&self, other: &Manifest) -> Vec<String> {
+        let mut differ = Vec::new();
+        if self.scenario_toml != other.scenario_toml {
+            differ.push(format!("scenario (\"{}\" and \"{}\")", self.scenario, other.scenario));
+        }
+        if self.cells != other.cells {
+            differ.push("variants or grid points".into());
+        }
+        if self.seed_start != other.seed_start {
+            differ.push(format!("first seed ({} and {})", self.seed_start, other.seed_start));
+        }
+        if self.replications != other.replications {
+            differ.push(format!("replications ({} and {})", self.replications, other.replications));
+        }
+        if self.format != other.format {
+            differ.push("table format".into());
+        }
+        if self.chunk_size != other.chunk_size {
+            differ.push("chunk size".into());
+        }
+        if self.version != other.version {
+            differ.push(format!("slotsim version ({} and {})", self.version, other.version));
+        }
+        differ
     }
 
     /// Reads `dir/manifest.json`.
@@ -119,7 +141,7 @@ impl Manifest {
         serde_json::from_str(&text).with_context(|| format!("{} is not a slotsim manifest", path.display()))
     }
 
-    fn write(&self, dir: &Path) -> Result<()> {
+    pub(super) fn write(&self, dir: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)?;
         write_atomic(&dir.join("manifest.json"), |w| Ok(std::io::Write::write_all(w, text.as_bytes())?))
     }
@@ -133,7 +155,7 @@ pub struct SweepDir<'a> {
     manifest: Manifest,
 }
 
-fn chunk_path(dir: &Path, table: &str, c: usize) -> PathBuf {
+pub(super) fn chunk_path(dir: &Path, table: &str, c: usize) -> PathBuf {
     dir.join(".chunks").join(format!("{table}-{c:06}.parquet"))
 }
 
@@ -187,6 +209,15 @@ impl<'a> SweepDir<'a> {
                     dir.display()
                 );
             }
+            if old.shard != manifest.shard {
+                let part = |s: Option<[usize; 2]>| s.map_or("the whole sweep".into(), |[i, n]| format!("part {i}/{n}"));
+                bail!(
+                    "{} holds {} of this sweep, not {}: --resume it with the same --shard, or choose another --out",
+                    dir.display(),
+                    part(old.shard),
+                    part(manifest.shard)
+                );
+            }
         } else if resume {
             bail!("{} holds no sweep to resume (no manifest.json)", dir.display());
         }
@@ -222,7 +253,7 @@ impl<'a> SweepDir<'a> {
 }
 
 /// Whether `dir` holds a sweep's final tables in `format`: the summary is written last.
-fn tables_written(dir: &Path, format: Format) -> bool {
+pub(super) fn tables_written(dir: &Path, format: Format) -> bool {
     dir.join(format!("summary.{}", format.extension())).exists()
 }
 
@@ -253,48 +284,4 @@ impl Sink for SweepDir<'_> {
         let mut summary = summary_frame(self.plan, &rows)?;
         write_frame(&mut summary, &chunk_path(&self.dir, "summary", chunk), Format::Parquet)
     }
-}
-
-/// Combines shard directories into `out`: the same tables a single sweep would write.
-///
-/// # Errors
-///
-/// Shards of different sweeps, missing chunks, or I/O errors.
-pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
-    let Some(first) = shards.first() else { bail!("merge needs at least one shard directory") };
-    let mut manifest = Manifest::read(first)?;
-    for s in &shards[1..] {
-        if !Manifest::read(s)?.same_sweep(&manifest) {
-            bail!(
-                "{} and {} hold different sweeps; only shards of one sweep can be merged",
-                first.display(),
-                s.display()
-            );
-        }
-    }
-    let chunks = (manifest.replications as usize * manifest.cells.len()).div_ceil(manifest.chunk_size);
-    fs::create_dir_all(out.join(".chunks")).with_context(|| format!("cannot create {}", out.display()))?;
-    for c in 0..chunks {
-        let source = shards.iter().find(|s| chunk_path(s, "summary", c).exists());
-        let Some(source) = source else {
-            bail!(
-                "chunk {c} of {chunks} is in none of the shards: run the missing shard (or --resume it) before merging"
-            );
-        };
-        if source.as_path() == out {
-            continue;
-        }
-        for table in ["daily", "summary"] {
-            let (from, to) = (chunk_path(source, table, c), chunk_path(out, table, c));
-            write_atomic(&to, |w| {
-                let bytes = fs::read(&from).with_context(|| format!("cannot read {}", from.display()))?;
-                Ok(std::io::Write::write_all(w, &bytes)?)
-            })?;
-        }
-    }
-    manifest.shard = None;
-    manifest.command = std::env::args().collect();
-    manifest.write(out)?;
-    finalize(out, chunks, manifest.format)?;
-    Ok(())
 }

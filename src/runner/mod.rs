@@ -3,6 +3,8 @@
 //! The runner never touches files or the terminal. A sweep hands finished replications
 //! to a [`Sink`] in job order, chunk by chunk, and reports progress through a callback.
 
+pub mod memory;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::model::{self, DailyRow, ModelConfig, RunRecord, Workspace};

@@ -432,6 +432,9 @@ pub struct VariantSpec {
     pub set: toml::Table,
 }
 
+/// The most `[sweep]` grid points a scenario may cross.
+pub const MAX_GRID_POINTS: usize = 10_000;
+
 /// A scenario: the base and its variants.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -696,6 +699,19 @@ impl Scenario {
                     }
                 }
             }
+        }
+        // Every point becomes a resolved cell in memory: refuse a grid too large to hold.
+        let count = axes.iter().try_fold(1usize, |n, (_, values)| n.checked_mul(values.len()));
+        if count.is_none_or(|n| n > MAX_GRID_POINTS) {
+            let sizes: Vec<String> = axes.iter().map(|(_, v)| v.len().to_string()).collect();
+            return Err(ScenarioError::field(
+                "sweep",
+                format!(
+                    "the grid crosses {} values, {}: at most {MAX_GRID_POINTS} grid points are allowed",
+                    sizes.join(" × "),
+                    count.map_or("more than 2^64 points".into(), |n| format!("{n} points"))
+                ),
+            ));
         }
         let mut points = vec![GridPoint { values: vec![] }];
         for (path, values) in &axes {

@@ -244,6 +244,14 @@ impl Scenario {
                 "min ≤ max",
             ));
         }
+        // The need-by index keeps a bucket per need-by day: a bound keeps it in memory.
+        if d.need_by_days.max > 20 * 366 {
+            return Err(fail(
+                "demand.need_by_days",
+                format!("max {}", d.need_by_days.max),
+                "at most 7320 days (20 years)",
+            ));
+        }
         non_negative("demand.patience_days", d.patience_days)?;
         for (i, b) in d.burst.iter().enumerate() {
             if parse_datetime(&b.at.0).is_none() {
@@ -255,6 +263,14 @@ impl Scenario {
             }
             non_negative(&format!("demand.burst.{i}.extra"), b.extra)?;
             positive(&format!("demand.burst.{i}.decay_days"), b.decay_days)?;
+            // Arrivals are drawn against each day's peak rate: an unbounded peak never ends.
+            if b.extra / b.decay_days > 1e7 {
+                return Err(fail(
+                    &format!("demand.burst.{i}.extra"),
+                    format!("{:e} with decay_days = {:e}", b.extra, b.decay_days),
+                    "a peak rate extra / decay_days of at most 10000000 parties a day",
+                ));
+            }
         }
 
         // Behaviour.

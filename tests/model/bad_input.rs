@@ -89,6 +89,29 @@ fn out_of_range_value_names_field_value_and_range() {
 }
 
 #[test]
+fn values_too_large_to_simulate_are_refused_by_validation() {
+    // Found by the fuzzer: a burst decaying in a split second made arrival thinning run
+    // forever; a need-by date ages away sized the need-by index beyond any memory; a grid
+    // of a few long lists crossed into more cells than memory holds.
+    let burst =
+        "name = \"b\"\ndays = 20\n[[demand.burst]]\nat = \"2021-06-15T00:00\"\nextra = 40.0\ndecay_days = 1e-300\n";
+    let stderr = run_fails("burst-decay", Some(burst));
+    assert_mentions(
+        &stderr,
+        &["demand.burst.0.extra", "line 5", "4e1 with decay_days = 1e-300", "at most 10000000 parties a day"],
+    );
+    let values = format!("[{}]", (1..=30).map(|n| n.to_string()).collect::<Vec<_>>().join(", "));
+    let grid = format!(
+        "name = \"g\"\ndays = 20\n[sweep]\n\"days\" = {values}\n\"seed\" = {values}\n\"warmup_days\" = {values}\n\"service.0.bands.0.slots\" = {values}\n"
+    );
+    let stderr = run_fails("grid", Some(&grid));
+    assert_mentions(&stderr, &["sweep", "30 × 30 × 30 × 30 values, 810000 points", "at most 10000 grid points"]);
+    let need_by = "name = \"n\"\ndays = 20\n[demand]\nneed_by_days = { min = 30, max = 4000000000 }\n";
+    let stderr = run_fails("need-by", Some(need_by));
+    assert_mentions(&stderr, &["demand.need_by_days", "max 4000000000", "at most 7320 days"]);
+}
+
+#[test]
 fn bad_date_is_named() {
     let e = run_fails("date", Some("name = \"x\"\nstart = \"2021-02-30\"\n"));
     assert_mentions(&e, &["start", "2021-02-30", "YYYY-MM-DD", "line 2"]);

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod shards;
+
 const SCENARIO: &str = r#"
 name = "sweep-test"
 days = 60

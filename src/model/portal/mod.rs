@@ -187,6 +187,18 @@ impl Workspace {
     }
 }
 
+/// `buffer`, emptied, with room for `capacity` records: kept if it has the room, else a
+/// new one. (Reserving on a short buffer would copy its whole old capacity into the new
+/// one, making resident the pages of records no run ever wrote.)
+fn reuse<T>(mut buffer: Vec<T>, capacity: usize) -> Vec<T> {
+    buffer.clear();
+    if buffer.capacity() < capacity {
+        drop(buffer);
+        return Vec::with_capacity(capacity);
+    }
+    buffer
+}
+
 struct Portal<'a> {
     config: &'a ModelConfig,
     workspace: &'a mut Workspace,
@@ -245,12 +257,12 @@ impl<'a> Portal<'a> {
         // Pre-size the tables: growing them by doubling copies megabytes per replication.
         let expected_parties = arrivals.len()
             + (config.demand.initial_backlog + config.legacy.requests + config.preexisting.bookings) as usize;
-        let mut parties = std::mem::take(&mut workspace.parties);
-        parties.clear();
-        parties.reserve(expected_parties);
-        let mut bookings = std::mem::take(&mut workspace.bookings);
-        bookings.clear();
-        bookings.reserve(expected_parties * 2);
+        let parties = reuse(std::mem::take(&mut workspace.parties), expected_parties);
+        // Room for three bookings per party, more than runs make (about 2.3 over five years
+        // of the embassy): capacity never written costs address space, not memory, while
+        // growing the table copies it whole (its records are over-aligned), holding the
+        // old and the new one at once: 22% more peak memory on five-year runs.
+        let bookings = reuse(std::mem::take(&mut workspace.bookings), expected_parties * 3);
         let mut urgency = std::mem::take(&mut workspace.urgency);
         urgency.reset(config.days as usize + config.demand.need_by_days.1 as usize + 1, expected_parties);
         let mut give_ups = std::mem::take(&mut workspace.give_ups);

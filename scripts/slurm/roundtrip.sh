@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The Slurm round trip: starts a real single-node Slurm cluster (munged, slurmctld, slurmd)
+# from a temporary directory, runs scripts/slurm/sweep.sbatch through it as a job array
+# numbered from 1, merges the parts and compares the tables byte for byte with the same
+# sweep run on this machine in one go. Stops the daemons it started (by their pid files)
+# whatever happens.
+#
+#   bash scripts/slurm/roundtrip.sh [SLOTSIM_BINARY]     (default: target/debug/slotsim)
+#
+# Installs Debian's slurm-wlm and munge when they are missing and root and apt-get are
+# available; otherwise says why it skips and exits 0.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+slotsim=$(realpath "${1:-target/debug/slotsim}")
+scenario=$repo/scenarios/mechanisms/legacy.toml
+replications=70
+tasks=3
+
+have_slurm() {
+    command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null &&
+        command -v munged >/dev/null
+}
+if ! have_slurm; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing slurm-wlm and munge (for the Slurm round trip)"
+        if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null); then
+            echo "slurm round trip: FAILED to install slurm-wlm and munge with apt-get" >&2
+            exit 1
+        fi
+    else
+        echo "slurm round trip: SKIPPED (slurm-wlm and munge are not installed, and installing them needs root and apt-get)"
+        exit 0
+    fi
+fi
+if [ "$(id -u)" != 0 ]; then
+    # A single-node cluster from a temporary directory runs its daemons and jobs as the
+    # user who starts it; slurmd must be root to launch jobs.
+    echo "slurm round trip: SKIPPED (slurmd must run as root to start jobs)"
+    exit 0
+fi
+[ -x "$slotsim" ] || { echo "slurm round trip: no slotsim binary at $slotsim" >&2; exit 1; }
+
+started=$(date +%s%N)
+tmp=$(mktemp -d /tmp/slotsim-slurm.XXXXXX)
+chmod 700 "$tmp"
+stop_daemons() {
+    local status=$?
+    for name in slurmd slurmctld munged; do
+        local pidfile=$tmp/$name.pid
+        if [ -s "$pidfile" ]; then
+            local pid
+            pid=$(cat "$pidfile")
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    done
+    if [ "$status" != 0 ]; then
+        echo "slurm round trip FAILED; the daemons' logs:" >&2
+        for log in "$tmp"/*.log; do
+            [ -f "$log" ] && { echo "--- $log" >&2; tail -n 30 "$log" >&2; }
+        done
+        for out in "$tmp"/work/slurm-*.out; do
+            [ -f "$out" ] && { echo "--- $out" >&2; tail -n 30 "$out" >&2; }
+        done
+    fi
+    rm -rf "$tmp"
+    exit "$status"
+}
+trap stop_daemons EXIT
+trap 'exit 130' INT TERM
+
+# Two free TCP ports, so that this cluster never meets another one on this machine.
+free_port() {
+    local p
+    for p in $(shuf -i 20000-60000 -n 200); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    echo "no free port found" >&2
+    return 1
+}
+ctld_port=$(free_port)
+slurmd_port=$(free_port)
+while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port=$(free_port); done
+
+host=$(hostname -s)
+# The node as slurmd sees it, reached on the loopback address whatever the host name resolves to.
+node_line="$(slurmd -C | head -n 1) NodeAddr=127.0.0.1"
+mkdir -p "$tmp/state" "$tmp/spool" "$tmp/work"
+cat >"$tmp/slurm.conf" <<CONF
+ClusterName=slotsimtest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$tmp/munge.socket
+CredType=cred/munge
+StateSaveLocation=$tmp/state
+SlurmdSpoolDir=$tmp/spool
+SlurmctldPidFile=$tmp/slurmctld.pid
+SlurmdPidFile=$tmp/slurmd.pid
+SlurmctldLogFile=$tmp/slurmctld.log
+SlurmdLogFile=$tmp/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+ReturnToService=2
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MpiDefault=none
+$node_line
+PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+export SLURM_CONF=$tmp/slurm.conf
+
+echo "== starting munged, slurmctld, slurmd (ports $ctld_port, $slurmd_port; $tmp)"
+dd if=/dev/urandom of="$tmp/munge.key" bs=1024 count=1 status=none
+chmod 600 "$tmp/munge.key"
+munged --force --key-file="$tmp/munge.key" --socket="$tmp/munge.socket" --pid-file="$tmp/munged.pid" \
+    --log-file="$tmp/munged.log" --seed-file="$tmp/munged.seed"
+slurmctld -f "$tmp/slurm.conf"
+slurmd -f "$tmp/slurm.conf"
+
+state=
+for _ in $(seq 120); do
+    state=$(sinfo -h -N -n "$host" -o %t 2>/dev/null || true)
+    [ "$state" = idle ] && break
+    sleep 0.5
+done
+if [ "$state" != idle ]; then
+    echo "slurm round trip: node $host did not become idle within 60 s (state: ${state:-none})" >&2
+    exit 1
+fi
+
+echo "== sbatch --wait --array=1-$tasks scripts/slurm/sweep.sbatch"
+cd "$tmp/work"
+SLOTSIM=$slotsim sbatch --wait --quiet --array=1-$tasks --cpus-per-task=1 --time=10 \
+    "$repo/scripts/slurm/sweep.sbatch" "$scenario" "$replications" "$tmp/work/parts"
+for i in $(seq 0 $((tasks - 1))); do
+    [ -f "parts/part-$i/manifest.json" ] || { echo "slurm round trip: part $i wrote nothing" >&2; exit 1; }
+done
+
+"$slotsim" merge parts/part-* --out merged >/dev/null
+"$slotsim" sweep "$scenario" --replications "$replications" --out single >/dev/null 2>&1
+for table in summary.csv daily.csv; do
+    if ! cmp -s "single/$table" "merged/$table"; then
+        echo "slurm round trip: merged $table differs from the one-machine sweep's" >&2
+        exit 1
+    fi
+done
+rows=$(($(wc -l <merged/summary.csv) - 1))
+elapsed_ms=$((($(date +%s%N) - started) / 1000000))
+printf 'slurm round trip: %d array tasks, %d summary rows, merged tables byte-identical to one sweep (%d.%03d s)\n' \
+    "$tasks" "$rows" $((elapsed_ms / 1000)) $((elapsed_ms % 1000))
