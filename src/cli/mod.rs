@@ -17,6 +17,7 @@ use crate::scenario::Scenario;
 use crate::stats::{self, Metric};
 
 mod compare;
+mod search;
 
 /// Simulates an appointment-booking portal (a consulate's passport desk) and compares
 /// slot-allocation policies over seeded replications.
@@ -45,6 +46,10 @@ enum Command {
         /// Also write bookings.csv, every booking with its e-mail, deadline and end.
         #[arg(long)]
         trace: bool,
+        /// Set a field before running, PATH=VALUE (repeatable; `*` for every index), e.g.
+        /// --set service.0.bands.*.slots=30: reproduces a row of `optimize`'s summary.csv.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
     /// Validate a scenario and print it resolved, with every default filled in.
     Check {
@@ -94,6 +99,12 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Everything `compare` writes, and DIR/report.html: one self-contained page.
     Report(compare::CompareArgs),
+    /// The smallest (or largest) value of an integer parameter at which every target on a
+    /// metric's mean holds, at a stated confidence: optimize.csv, optimize.json, summary.csv.
+    Optimize(search::OptimizeArgs),
+    /// The variant (or grid point) with the best mean of a metric, within --delta of the
+    /// best at a stated confidence (Kim and Nelson's KN): select.csv, select.json.
+    Select(search::SelectArgs),
 }
 
 /// Reads and validates a scenario file.
@@ -112,7 +123,7 @@ pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { scenario } => check(&scenario),
-        Command::Run { scenario, seed, variant, out, trace } => run(&scenario, seed, &variant, &out, trace),
+        Command::Run { scenario, seed, variant, out, trace, set } => run(&scenario, seed, &variant, &out, trace, &set),
         Command::Sweep { scenario, replications, seed_start, threads, out, format, resume, shard, variants } => {
             sweep(&scenario, replications, seed_start, threads, out, format, resume, shard.as_deref(), &variants)
         }
@@ -124,6 +135,8 @@ pub fn main() -> Result<ExitCode> {
         }
         Command::Compare(args) => compare::compare(&args),
         Command::Report(args) => compare::report(&args),
+        Command::Optimize(args) => search::optimize(&args),
+        Command::Select(args) => search::select(&args),
     }
 }
 
@@ -146,11 +159,18 @@ fn check(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(path: &Path, seed: Option<u64>, variant: &str, out: &Path, trace: bool) -> Result<ExitCode> {
+fn run(path: &Path, seed: Option<u64>, variant: &str, out: &Path, trace: bool, set: &[String]) -> Result<ExitCode> {
     let (scenario, _) = load(path)?;
     let seed = seed.unwrap_or(scenario.seed);
-    let plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
+    let mut plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if !set.is_empty() {
+        let sets = set.iter().map(|s| search::parse_set(s)).collect::<Result<Vec<_>>>()?;
+        let cell = runner::search::cell_with_sets(&scenario, variant, &sets)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        plan.grid_paths = sets.iter().map(|(p, _)| p.clone()).collect();
+        plan.cells = vec![cell];
+    }
     let cell = &plan.cells[0];
     let started = std::time::Instant::now();
     let record = cell.simulate(seed);

@@ -1,6 +1,7 @@
 //! Output: result tables (polars, CSV or Parquet) written atomically, and sweep
 //! directories. With the command line, the only layer that touches the filesystem.
 
+pub mod answer;
 pub mod comparison;
 pub mod files;
 pub mod plots;

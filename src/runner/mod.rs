@@ -5,6 +5,8 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+pub mod search;
+
 use crate::model::{self, DailyRow, ModelConfig, RunRecord, Workspace};
 use crate::scenario::{GridPoint, Scenario, ScenarioError};
 use crate::stats::{self, Summary};
