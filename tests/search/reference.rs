@@ -14,7 +14,7 @@
 pub fn scenario(slots: u32) -> String {
     format!(
         r#"
-name = "instant booking, small"
+name = "instant booking small"
 start = "2021-06-14"
 days = {DAYS}
 
@@ -86,9 +86,10 @@ impl SplitMix {
     }
 }
 
-/// One run's mean lead time (days) of the parties served within the run, for each
-/// capacity in `caps`, from one stream of arrivals.
-fn run_means(g: &mut SplitMix, caps: &[u32], arrivals: &mut Vec<f64>, out: &mut [f64]) {
+/// One run's mean lead time (days) of the parties served within the run and its
+/// utilization (served / (c × days)), for each capacity in `caps`, from one stream of
+/// arrivals.
+fn run_means(g: &mut SplitMix, caps: &[u32], arrivals: &mut Vec<f64>, out: &mut [(f64, f64)]) {
     arrivals.clear();
     arrivals.extend(std::iter::repeat_n(0.0, BACKLOG as usize));
     for d in 0..DAYS {
@@ -116,30 +117,39 @@ fn run_means(g: &mut SplitMix, caps: &[u32], arrivals: &mut Vec<f64>, out: &mut 
                 used = 0;
             }
         }
-        out[k] = sum / n as f64;
+        out[k] = (sum / n as f64, n as f64 / f64::from(c * DAYS));
     }
 }
 
-/// Expected mean lead time for each capacity in `caps`, with its standard error, over
-/// `runs` independent arrival streams.
-pub fn expected_lead(caps: &[u32], runs: usize) -> Vec<(f64, f64)> {
-    let mut g = SplitMix(0x5eed_0f_7e57);
+/// Expected value and standard error of a run's statistic.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected {
+    /// Mean over the runs.
+    pub mean: f64,
+    /// Its standard error.
+    pub se: f64,
+}
+
+/// Expected mean lead time and utilization for each capacity in `caps`, over `runs`
+/// independent arrival streams.
+pub fn expected(caps: &[u32], runs: usize) -> Vec<(Expected, Expected)> {
+    let mut g = SplitMix(0x5eed_0f7e_57);
     let mut arrivals = Vec::new();
-    let mut out = vec![0.0; caps.len()];
-    let (mut s, mut s2) = (vec![0.0; caps.len()], vec![0.0; caps.len()]);
+    let mut out = vec![(0.0, 0.0); caps.len()];
+    let mut sums = vec![[0.0f64; 4]; caps.len()];
     for _ in 0..runs {
         run_means(&mut g, caps, &mut arrivals, &mut out);
-        for k in 0..caps.len() {
-            s[k] += out[k];
-            s2[k] += out[k] * out[k];
+        for (s, &(lead, util)) in sums.iter_mut().zip(&out) {
+            s[0] += lead;
+            s[1] += lead * lead;
+            s[2] += util;
+            s[3] += util * util;
         }
     }
     let n = runs as f64;
-    (0..caps.len())
-        .map(|k| {
-            let m = s[k] / n;
-            let var = (s2[k] - n * m * m) / (n - 1.0);
-            (m, (var / n).sqrt())
-        })
-        .collect()
+    let e = |s: f64, s2: f64| {
+        let m = s / n;
+        Expected { mean: m, se: ((s2 - n * m * m) / (n - 1.0) / n).max(0.0).sqrt() }
+    };
+    sums.iter().map(|s| (e(s[0], s[1]), e(s[2], s[3]))).collect()
 }

@@ -1,0 +1,243 @@
+//! `optimize` and `select` through the binary: identical outputs for the same command
+//! (whatever the thread count), replications reproduced by `run --set`, exit 1 when
+//! nothing meets, and bad input with nothing written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::reference;
+
+struct Temp(PathBuf);
+
+impl Temp {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("slotsim-search-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        let variants = "\n[[variant]]\nname = \"more\"\nset = { \"service.0.bands.0.slots\" = 17 }\n\
+                        \n[[variant]]\nname = \"most\"\nset = { \"service.0.bands.0.slots\" = 19 }\n";
+        std::fs::write(p.join("scenario.toml"), format!("{}{variants}", reference::scenario(15))).unwrap();
+        Temp(p)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    fn scenario(&self) -> String {
+        self.path("scenario.toml").display().to_string()
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn slotsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slotsim")).args(args).output().expect("the slotsim binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The JSON without the command line (which names the output directory).
+fn json_without_command(p: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(&read(p)).unwrap();
+    v.as_object_mut().unwrap().remove("command");
+    v
+}
+
+const VARY: &str = "service.0.bands.*.slots=10..24";
+
+fn optimize(t: &Temp, out: &str, extra: &[&str]) -> Output {
+    let out = t.path(out).display().to_string();
+    let s = t.scenario();
+    let mut args = vec!["optimize", &s, "--vary", VARY, "--out", &out];
+    args.extend_from_slice(extra);
+    slotsim(&args)
+}
+
+#[test]
+fn optimize_twice_gives_identical_files_on_any_thread_count() {
+    let t = Temp::new("twice");
+    let a = optimize(&t, "a", &["--target", "lead_days_mean<=1.55", "--threads", "1"]);
+    let b = optimize(&t, "b", &["--target", "lead_days_mean<=1.55", "--threads", "2"]);
+    assert!(a.status.success() && b.status.success(), "{:?}\n{:?}", text(&a), text(&b));
+    for f in ["optimize.csv", "summary.csv"] {
+        assert_eq!(read(&t.path("a").join(f)), read(&t.path("b").join(f)), "{f}");
+    }
+    assert_eq!(json_without_command(&t.path("a/optimize.json")), json_without_command(&t.path("b/optimize.json")));
+    let (out, _) = text(&a);
+    assert!(
+        out.starts_with("The smallest service.0.bands.*.slots in 10..24 with mean lead_days_mean <= 1.55 is 16"),
+        "{out}"
+    );
+    assert!(out.contains("meets at 16") && out.contains("fails at 15"), "the deciding intervals on both sides: {out}");
+    let json = json_without_command(&t.path("a/optimize.json"));
+    assert_eq!(json["answer"], 16);
+    assert_eq!(json["seeds"]["first"], 1);
+    let csv = read(&t.path("a/optimize.csv"));
+    assert!(csv.starts_with("value,replications,verdict,examined,lead_days_mean_mean,lead_days_mean_low,lead_days_mean_high,lead_days_mean_verdict\n"), "{csv}");
+    assert_eq!(
+        json["replications"],
+        csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap()).sum::<u64>()
+    );
+
+    let s = t.scenario();
+    let sel = |out: &str, threads: &str| {
+        let out = t.path(out).display().to_string();
+        slotsim(&["select", &s, "--metric", "lead_days_mean", "--delta", "0.01", "--threads", threads, "--out", &out])
+    };
+    let (a, b) = (sel("sa", "1"), sel("sb", "2"));
+    assert!(a.status.success() && b.status.success(), "{:?}", text(&a));
+    for f in ["select.csv", "summary.csv"] {
+        assert_eq!(read(&t.path("sa").join(f)), read(&t.path("sb").join(f)), "{f}");
+    }
+    let json = json_without_command(&t.path("sa/select.json"));
+    assert_eq!(json, json_without_command(&t.path("sb/select.json")));
+    assert_eq!(json["selected"], "most");
+    let (out, _) = text(&a);
+    assert!(out.starts_with("Choose most: it has the lowest mean lead_days_mean"), "{out}");
+    assert!(out.contains("a fixed design of equal replications with the same guarantee would need 3 × "), "{out}");
+}
+
+#[test]
+fn every_optimize_replication_is_reproduced_by_run() {
+    let t = Temp::new("reproduce");
+    let o = optimize(&t, "o", &["--target", "lead_days_mean<=1.55", "--variant", "more", "--seed-start", "5"]);
+    // The variant fixes 17 slots, but --vary sets them again: the search is over the path.
+    assert!(o.status.success(), "{:?}", text(&o));
+    let summary = read(&t.path("o/summary.csv"));
+    let mut lines = summary.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("scenario,variant,service.0.bands.*.slots,seed,"), "{header}");
+    let rows: Vec<&str> = lines.collect();
+    // The first and last replication of every value examined.
+    let mut picked: Vec<&str> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let value = row.split(',').nth(2).unwrap();
+        let next_value = rows.get(i + 1).map(|r| r.split(',').nth(2).unwrap());
+        let prev_value = i.checked_sub(1).map(|j| rows[j].split(',').nth(2).unwrap());
+        if prev_value != Some(value) || next_value != Some(value) {
+            picked.push(row);
+        }
+    }
+    assert!(picked.len() >= 4, "{picked:?}");
+    for row in picked {
+        let fields: Vec<&str> = row.split(',').collect();
+        let (variant, value, seed) = (fields[1], fields[2], fields[3]);
+        assert_eq!(variant, "more");
+        let out = t.path(&format!("run-{value}-{seed}")).display().to_string();
+        let set = format!("service.0.bands.*.slots={value}");
+        let s = t.scenario();
+        let r = slotsim(&["run", &s, "--variant", variant, "--seed", seed, "--set", &set, "--out", &out]);
+        assert!(r.status.success(), "{:?}", text(&r));
+        let again = read(&Path::new(&out).join("summary.csv"));
+        let again: Vec<&str> = again.lines().collect();
+        assert_eq!(again[0], header, "the same columns");
+        assert_eq!(again[1], row, "value {value}, seed {seed}");
+    }
+    // optimize.csv's means are the means of those rows.
+    let csv = read(&t.path("o/optimize.csv"));
+    let lead_col = header.split(',').position(|c| c == "lead_days_mean").unwrap();
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let xs: Vec<f64> = rows
+            .iter()
+            .map(|r| r.split(',').collect::<Vec<_>>())
+            .filter(|r| r[2] == f[0])
+            .map(|r| r[lead_col].parse().unwrap())
+            .collect();
+        assert_eq!(xs.len(), f[1].parse::<usize>().unwrap());
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!((mean - f[4].parse::<f64>().unwrap()).abs() < 1e-12, "{line}");
+    }
+}
+
+#[test]
+fn optimize_exits_1_when_no_value_meets() {
+    let t = Temp::new("none");
+    let o = optimize(&t, "o", &["--target", "lead_days_mean<=0.5", "--max-replications", "40"]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let (out, _) = text(&o);
+    assert!(out.starts_with("No value of service.0.bands.*.slots in 10..24 meets mean lead_days_mean <= 0.5"), "{out}");
+    assert!(out.contains("even the easiest end fails: at 24"), "{out}");
+    assert_eq!(json_without_command(&t.path("o/optimize.json"))["answer"], serde_json::Value::Null);
+}
+
+/// A bad call: exit code 2, a message containing every `wanted` piece, nothing written.
+fn rejected(t: &Temp, args: &[&str], wanted: &[&str]) {
+    let out = t.path("never");
+    let mut all: Vec<&str> = args.to_vec();
+    let o = out.display().to_string();
+    all.extend_from_slice(&["--out", &o]);
+    let r = slotsim(&all);
+    let (stdout, stderr) = text(&r);
+    assert_eq!(r.status.code(), Some(2), "{args:?}: {stdout} {stderr}");
+    for w in wanted {
+        assert!(stderr.contains(w), "{args:?}: {stderr:?} lacks {w:?}");
+    }
+    assert!(!out.exists(), "{args:?} wrote {}", out.display());
+}
+
+#[test]
+fn bad_input_is_named_and_nothing_is_written() {
+    let t = Temp::new("bad");
+    let s = t.scenario();
+    let s = s.as_str();
+    let opt = |rest: &[&'static str]| -> Vec<&str> {
+        let mut v = vec!["optimize", s];
+        v.extend_from_slice(rest);
+        v
+    };
+    let target = "lead_days_mean<=1.5";
+    rejected(
+        &t,
+        &opt(&["--vary", VARY, "--target", "lead_days<=3"]),
+        &["unknown metric `lead_days`", "lead_days_p90", "utilization"],
+    );
+    rejected(&t, &opt(&["--vary", "service.0.slots=10..20", "--target", target]), &["no field `slots`"]);
+    rejected(&t, &opt(&["--vary", "service.3.bands.*.slots=10..20", "--target", target]), &["`3` is not an index"]);
+    rejected(&t, &opt(&["--vary", "demand.arrivals_per_day=10..20", "--target", target]), &["not an integer"]);
+    rejected(&t, &opt(&["--vary", "allocation.policy=1..2", "--target", target]), &["not an integer"]);
+    rejected(
+        &t,
+        &opt(&["--vary", "service.0.bands.*.slots=20..10", "--target", target]),
+        &["LO (20) is greater than HI (10)"],
+    );
+    rejected(&t, &opt(&["--vary", "service.0.bands.*.slots=a..b", "--target", target]), &["PATH=LO..HI"]);
+    rejected(
+        &t,
+        &opt(&["--vary", "service.0.bands.*.slots=-5..10", "--target", target]),
+        &["the value -5 is not allowed"],
+    );
+    for c in ["--confidence=0", "--confidence=1", "--confidence=1.5", "--confidence=-0.2"] {
+        rejected(&t, &opt(&["--vary", VARY, "--target", target, c]), &["--confidence", "between 0 and 1"]);
+    }
+    rejected(&t, &opt(&["--vary", VARY, "--target", "lead_days_mean=3"]), &["METRIC<=X"]);
+    let sel = |rest: &[&'static str]| -> Vec<&str> {
+        let mut v = vec!["select", s];
+        v.extend_from_slice(rest);
+        v
+    };
+    for d in ["--delta=0", "--delta=-1"] {
+        rejected(&t, &sel(&["--metric", "lead_days_mean", d]), &["--delta", "positive"]);
+    }
+    rejected(&t, &sel(&["--metric", "waiting_time"]), &["unknown metric `waiting_time`", "lead_days_mean"]);
+    rejected(&t, &sel(&["--metric", "lead_days_mean", "--confidence", "1"]), &["between 0 and 1"]);
+    rejected(&t, &sel(&["--metric", "lead_days_mean", "--subject-to", "nope>=1"]), &["unknown metric `nope`"]);
+    rejected(&t, &sel(&["--metric", "lead_days_mean", "--variant", "more"]), &["at least two candidates"]);
+
+    // A target in the worse direction of a metric is warned about, and runs.
+    let out = t.path("warned").display().to_string();
+    let r = slotsim(&["optimize", s, "--vary", VARY, "--target", "utilization<=0.9", "--out", &out]);
+    let (_, stderr) = text(&r);
+    assert!(r.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: --target utilization<=0.9: utilization is better higher"), "{stderr}");
+    assert!(stderr.contains("did you mean utilization>=0.9"), "{stderr}");
+}
