@@ -108,7 +108,7 @@ fn optimize_finds_the_exact_answer_at_the_stated_confidence() {
 fn select_picks_within_delta_of_the_best_at_the_stated_confidence() {
     let stop = AtomicBool::new(false);
     let cases: [(&str, Vec<u32>, f64, Option<&str>); 2] = [
-        ("lowest lead_days_mean of 20..24 slots, delta 0.01", vec![20, 21, 22, 23, 24], 0.01, None),
+        ("lowest lead_days_mean of 22..26 slots, delta 0.002", vec![22, 23, 24, 25, 26], 0.002, None),
         (
             "lowest lead_days_mean of 15..19 slots subject to utilization >= 0.74, delta 0.05",
             vec![15, 16, 17, 18, 19],
