@@ -17,6 +17,7 @@ use crate::scenario::Scenario;
 use crate::stats::{self, Metric};
 
 mod compare;
+mod precision;
 mod search;
 
 /// Simulates an appointment-booking portal (a consulate's passport desk) and compares
@@ -84,6 +85,14 @@ enum Command {
         /// Only these variants (repeatable; default: all, `base` first).
         #[arg(long = "variant")]
         variants: Vec<String>,
+        /// Add replications, a chunk of seeds per cell at a time, until every cell's 95%
+        /// interval of METRIC has half-width at most H (or H% of its mean), e.g.
+        /// lead_days_p90=2 (repeatable; --replications is then the first round).
+        #[arg(long, value_name = "METRIC=H")]
+        precision: Vec<crate::stats::compare::PrecisionItem>,
+        /// With --precision: most replications per cell.
+        #[arg(long, default_value_t = 2000)]
+        max_replications: u64,
     },
     /// Combine the directories of a sharded sweep into the tables one sweep would write.
     Merge {
@@ -124,8 +133,49 @@ pub fn main() -> Result<ExitCode> {
     match cli.command {
         Command::Check { scenario } => check(&scenario),
         Command::Run { scenario, seed, variant, out, trace, set } => run(&scenario, seed, &variant, &out, trace, &set),
-        Command::Sweep { scenario, replications, seed_start, threads, out, format, resume, shard, variants } => {
-            sweep(&scenario, replications, seed_start, threads, out, format, resume, shard.as_deref(), &variants)
+        Command::Sweep {
+            scenario,
+            replications,
+            seed_start,
+            threads,
+            out,
+            format,
+            resume,
+            shard,
+            variants,
+            precision,
+            max_replications,
+        } => {
+            if precision.is_empty() {
+                return sweep(
+                    &scenario,
+                    replications,
+                    seed_start,
+                    threads,
+                    out,
+                    format,
+                    resume,
+                    shard.as_deref(),
+                    &variants,
+                );
+            }
+            if resume || shard.is_some() {
+                bail!(
+                    "--precision decides the replications as it goes: it cannot be combined with --resume or --shard"
+                );
+            }
+            let out = out.unwrap_or_else(|| default_out(&scenario));
+            precision::sweep(&precision::PrecisionSweep {
+                scenario: &scenario,
+                replications,
+                max_replications,
+                seed_start,
+                threads,
+                out,
+                format,
+                variants: &variants,
+                precision: &precision,
+            })
         }
         Command::Merge { shards, out } => {
             let out = out.unwrap_or_else(|| shards[0].clone());
@@ -285,6 +335,12 @@ fn parse_shard(s: &str) -> Result<[usize; 2]> {
     Ok([i, n])
 }
 
+/// `results/<scenario file name>`.
+fn default_out(path: &Path) -> PathBuf {
+    PathBuf::from("results")
+        .join(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into()))
+}
+
 #[allow(clippy::too_many_arguments)] // Mirrors the flags of `slotsim sweep` one to one.
 fn sweep(
     path: &Path,
@@ -309,10 +365,7 @@ fn sweep(
     if replications == 0 {
         bail!("--replications 0: at least 1 replication is needed");
     }
-    let out = out.unwrap_or_else(|| {
-        PathBuf::from("results")
-            .join(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into()))
-    });
+    let out = out.unwrap_or_else(|| default_out(path));
     let chosen = (!variants.is_empty()).then_some(variants);
     let plan = Plan::new(&scenario, chosen, seed_start, replications)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
