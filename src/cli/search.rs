@@ -245,6 +245,61 @@ fn value_text(problem: &OptimizeProblem, outcome: &OptimizeOutcome, value: i64) 
     Some(format!("at {value}: {}", parts.join("; ")))
 }
 
+/// The answer as printed (and kept in `optimize.json` under `answer_text`): the sentence,
+/// the deciding intervals on both sides, and the replications against a grid.
+fn optimize_answer(
+    args: &OptimizeArgs,
+    problem: &OptimizeProblem,
+    outcome: &OptimizeOutcome,
+    path: &str,
+    lo: i64,
+    hi: i64,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let targets: Vec<String> = problem.requirements.iter().map(|r| format!("mean {r}")).collect();
+    let which = if args.largest { "largest" } else { "smallest" };
+    let confidence = format!("{}%", args.confidence * 100.0);
+    match outcome.answer {
+        Some(a) => {
+            lines.push(format!(
+                "The {which} {path} in {lo}..{hi} with {} is {a} (at {confidence} confidence for the answer as a whole).",
+                targets.join(" and ")
+            ));
+            if let Some(t) = value_text(problem, outcome, a) {
+                lines.push(format!("  meets {t}"));
+            }
+            let neighbour = if args.largest { a.checked_add(1) } else { a.checked_sub(1) };
+            match neighbour.and_then(|n| value_text(problem, outcome, n)) {
+                Some(t) => lines.push(format!("  fails {t}")),
+                None => lines.push(format!("  ({a} is the end of the range: nothing beyond it was examined)")),
+            }
+        }
+        None => {
+            lines.push(format!(
+                "No value of {path} in {lo}..{hi} meets {} at {confidence} confidence.",
+                targets.join(" and ")
+            ));
+            let easiest = if args.largest { lo } else { hi };
+            if let Some(t) = value_text(problem, outcome, easiest) {
+                lines.push(format!("  even the easiest end fails: {t}"));
+            }
+        }
+    }
+    lines.push(format!(
+        "  (intervals: Student t at {:.3}% two-sided, each look's share of the {confidence} confidence)",
+        100.0 * (1.0 - 2.0 * outcome.alpha_per_look)
+    ));
+    lines.push(format!(
+        "{} values examined by bisection, {} replications with common seeds {}..; an exhaustive grid of the {} values at equal precision would need {}.",
+        outcome.examined.len(),
+        outcome.replications(),
+        args.seed_start,
+        hi.abs_diff(lo) + 1,
+        outcome.grid_equivalent(lo, hi)
+    ));
+    lines
+}
+
 /// `slotsim optimize`.
 ///
 /// # Errors
@@ -312,57 +367,22 @@ pub fn optimize(args: &OptimizeArgs) -> Result<ExitCode> {
             e.summaries.len()
         ));
     }
+    let lines = optimize_answer(args, &problem, &outcome, &path, lo, hi);
     let hash = scenario.variant(&args.variant)?.hash();
     create_out(&args.out)?;
     write_csv(optimize_frame(&problem, &outcome)?, &args.out.join("optimize.csv"))?;
     let cells: Vec<_> = outcome.examined.iter().map(|e| e.cell.clone()).collect();
     let summaries: Vec<&[Summary]> = outcome.examined.iter().map(|e| e.summaries.as_slice()).collect();
     write_csv(replications_frame(&scenario.name, cells, &summaries, args.seed_start)?, &args.out.join("summary.csv"))?;
-    write_json(&optimize_json(&problem, &outcome, &hash, &command_line(), &warnings), &args.out.join("optimize.json"))?;
+    let mut json = optimize_json(&problem, &outcome, &hash, &command_line(), &warnings);
+    json["answer_text"] = serde_json::json!(lines);
+    write_json(&json, &args.out.join("optimize.json"))?;
 
     let mut out = std::io::stdout().lock();
-    let targets: Vec<String> = problem.requirements.iter().map(|r| format!("mean {r}")).collect();
-    let which = if args.largest { "largest" } else { "smallest" };
-    let confidence = format!("{}%", args.confidence * 100.0);
-    match outcome.answer {
-        Some(a) => {
-            writeln!(
-                out,
-                "The {which} {path} in {lo}..{hi} with {} is {a} (at {confidence} confidence for the answer as a whole).",
-                targets.join(" and ")
-            )?;
-            if let Some(t) = value_text(&problem, &outcome, a) {
-                writeln!(out, "  meets {t}")?;
-            }
-            let neighbour = if args.largest { a.checked_add(1) } else { a.checked_sub(1) };
-            match neighbour.and_then(|n| value_text(&problem, &outcome, n)) {
-                Some(t) => writeln!(out, "  fails {t}")?,
-                None => writeln!(out, "  ({a} is the end of the range: nothing beyond it was examined)")?,
-            }
-        }
-        None => {
-            writeln!(
-                out,
-                "No value of {path} in {lo}..{hi} meets {} at {confidence} confidence.",
-                targets.join(" and ")
-            )?;
-            let easiest = if args.largest { lo } else { hi };
-            if let Some(t) = value_text(&problem, &outcome, easiest) {
-                writeln!(out, "  even the easiest end fails: {t}")?;
-            }
-        }
+    for l in &lines {
+        writeln!(out, "{l}")?;
     }
-    writeln!(
-        out,
-        "{} values examined by bisection, {} replications with common seeds {}.. ({:.1} s); an exhaustive grid of the {} values at equal precision would need {}.",
-        outcome.examined.len(),
-        outcome.replications(),
-        args.seed_start,
-        secs,
-        hi.abs_diff(lo) + 1,
-        outcome.grid_equivalent(lo, hi)
-    )?;
-    writeln!(out, "written: {}/optimize.csv, optimize.json, summary.csv", args.out.display())?;
+    writeln!(out, "{:.1} s; written: {}/optimize.csv, optimize.json, summary.csv", secs, args.out.display())?;
     out.flush()?;
     for w in &warnings {
         eprintln!("warning: {w}");
@@ -497,10 +517,17 @@ pub fn select(args: &SelectArgs) -> Result<ExitCode> {
         replications_frame(&scenario.name, problem.cells.clone(), &summaries, seed_start)?,
         &args.out.join("summary.csv"),
     )?;
-    write_json(&select_json(&problem, &outcome, &hash, &command_line(), &notes), &args.out.join("select.json"))?;
+    let lines = selection_answer(&problem, &outcome, pilot_replications);
+    let mut json = select_json(&problem, &outcome, &hash, &command_line(), &notes);
+    json["answer_text"] = serde_json::json!(lines);
+    write_json(&json, &args.out.join("select.json"))?;
 
-    print_selection(&problem, &outcome, secs, pilot_replications)?;
-    writeln!(std::io::stdout(), "written: {}/select.csv, select.json, summary.csv", args.out.display())?;
+    let mut out = std::io::stdout().lock();
+    for l in &lines {
+        writeln!(out, "{l}")?;
+    }
+    writeln!(out, "{secs:.1} s; written: {}/select.csv, select.json, summary.csv", args.out.display())?;
+    out.flush()?;
     for n in &notes {
         eprintln!("note: {n}");
     }
@@ -516,8 +543,9 @@ fn round2(x: f64) -> f64 {
     (x / p).round() * p
 }
 
-fn print_selection(problem: &SelectProblem, outcome: &SelectOutcome, secs: f64, pilot: usize) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+/// The choice as printed (and kept in `select.json` under `answer_text`).
+fn selection_answer(problem: &SelectProblem, outcome: &SelectOutcome, pilot: usize) -> Vec<String> {
+    let mut lines = Vec::new();
     let info = metric_info(&problem.metric);
     let unit = if info.unit.is_empty() { String::new() } else { format!(" {}", info.unit) };
     let best = if problem.higher_is_better { "highest" } else { "lowest" };
@@ -549,20 +577,18 @@ fn print_selection(problem: &SelectProblem, outcome: &SelectOutcome, secs: f64, 
             } else {
                 "the procedure had not finished at --max-replications, so there is no guarantee".to_string()
             };
-            writeln!(
-                out,
+            lines.push(format!(
                 "Choose {}: it has the {best} mean {} ({shown}){among}; {guarantee}.",
                 cell_label(&problem.cells[i]),
                 problem.metric
-            )?;
+            ));
         }
-        None => writeln!(
-            out,
+        None => lines.push(format!(
             "No candidate meets{}: nothing to choose.",
             among.trim_start_matches(" among the candidates with")
-        )?,
+        )),
     }
-    writeln!(out, "replications used per candidate (common seeds {}..):", problem.seed_start)?;
+    lines.push(format!("replications used per candidate (common seeds {}..):", problem.seed_start));
     for (i, c) in outcome.candidates.iter().enumerate() {
         let fate = match (outcome.selected == Some(i), c.eliminated_at, c.feasible) {
             (true, _, _) => "chosen".to_string(),
@@ -571,19 +597,16 @@ fn print_selection(problem: &SelectProblem, outcome: &SelectOutcome, secs: f64, 
             (_, Some(r), _) => format!("eliminated after {r}"),
             (_, None, _) => "still in at the limit".to_string(),
         };
-        writeln!(out, "  {:<30} {:>6}  ({fate})", cell_label(&problem.cells[i]), c.used)?;
+        lines.push(format!("  {:<30} {:>6}  ({fate})", cell_label(&problem.cells[i]), c.used));
     }
     let k = problem.cells.len();
     match outcome.fixed_per_candidate {
-        Some(n) => writeln!(
-            out,
-            "{} replications in all{} ({:.1} s); a fixed design of equal replications with the same guarantee would need {k} × {n} = {}.",
+        Some(n) => lines.push(format!("{} replications in all{}; a fixed design of equal replications with the same guarantee would need {k} × {n} = {}.",
             outcome.used(),
             if pilot > 0 { format!(" plus a pilot of {pilot}") } else { String::new() },
-            secs,
             k * n
-        )?,
-        None => writeln!(out, "{} replications in all ({secs:.1} s).", outcome.used())?,
+        )),
+        None => lines.push(format!("{} replications in all.", outcome.used())),
     }
-    Ok(())
+    lines
 }
