@@ -278,3 +278,43 @@ fn precision_sweep_equals_a_fixed_sweep_of_its_seeds() {
     rejected(&t, &["sweep", &s, "--precision", "nope=1"], &["unknown metric `nope`"]);
     rejected(&t, &["sweep", &s, "--precision", "5%"], &["--precision needs a metric"]);
 }
+
+#[test]
+fn reports_lead_with_the_answer_and_a_planners_summary() {
+    let t = Temp::new("report");
+    let o = optimize(&t, "o", &["--target", "lead_days_mean<=1.55"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let r = slotsim(&["report", t.path("o").to_str().unwrap()]);
+    assert!(r.status.success(), "{:?}", text(&r));
+    let page = read(&t.path("o/report.html"));
+    let answer = page.find("<section id=\"answer\">").expect("an answer section");
+    let sentence = page.find("is 16 (at 95% confidence").expect("the answer sentence");
+    let values = page.find("Values examined").expect("the values examined");
+    assert!(answer < sentence && sentence < values, "the page leads with the answer");
+    assert!(page.contains("<tr class=\"answer\"><td class=\"num\">16</td>"), "the answer's row is marked");
+
+    // A sweep's report starts with the planner's summary, best per metric marked.
+    let s = t.scenario();
+    let out = t.path("sweep").display().to_string();
+    assert!(slotsim(&["sweep", &s, "--replications", "6", "--out", &out]).status.success());
+    let r = slotsim(&["report", &out]);
+    assert!(r.status.success(), "{:?}", text(&r));
+    let page = read(&t.path("sweep/report.html"));
+    let summary = page.find("<section id=\"summary\">").expect("a summary section");
+    assert!(summary < page.find("<section id=\"verdicts\">").unwrap(), "summary first");
+    let table = &page[summary..page[summary..].find("</table>").unwrap() + summary];
+    // 19 slots (variant `most`) has the shortest lead time; 15 (base) the highest utilization.
+    let row_of = |v: &str| table.lines().find(|l| l.contains(&format!("data-variant=\"{v}\""))).unwrap().to_string();
+    let cells = |row: &str| row.split("<td").skip(2).map(|c| c.contains("★")).collect::<Vec<_>>();
+    let header = &table[..table.find("</thead>").unwrap()];
+    let metrics: Vec<&str> = header.split("<code>").skip(1).map(|c| &c[..c.find("</code>").unwrap()]).collect();
+    let lead = metrics.iter().position(|m| *m == "lead_days_mean").unwrap();
+    let util = metrics.iter().position(|m| *m == "utilization").unwrap();
+    assert!(cells(&row_of("most"))[lead] && !cells(&row_of("base"))[lead], "{table}");
+    assert!(cells(&row_of("base"))[util] && !cells(&row_of("most"))[util], "{table}");
+    let svg = read(&t.path("sweep/plots/waiting.svg"));
+    assert!(
+        svg.contains("date (the run starts on 2021-06-14)") && svg.lines().any(|l| l.trim() == "2021-06-14"),
+        "time axes in calendar dates"
+    );
+}
