@@ -452,7 +452,7 @@ pub fn select(args: &SelectArgs) -> Result<ExitCode> {
                 })
                 .collect();
             let m = crate::stats::compare::mean(&means).unwrap_or(0.0).abs();
-            if !(m > 0.0) {
+            if m.is_nan() || m <= 0.0 {
                 bail!("--delta is needed: the pilot mean of {} is 0, so 5% of it is no indifference zone", args.metric);
             }
             let d = round2(0.05 * m);

@@ -15,7 +15,8 @@ use crate::model::Workspace;
 use crate::scenario::{GridPoint, Scenario, ScenarioError, paths};
 use crate::stats::selection::{Kn, KnParams, fixed_design};
 use crate::stats::sequential::{
-    Bisection, Check, Contradiction, Decision, Looks, Requirement, alpha_per_look, check, combine, contradictions,
+    Bisection, Check, Contradiction, Decision, Looks, Requirement, ValueSamples, alpha_per_look, check, combine,
+    contradictions,
 };
 use crate::stats::{self, Metric, Summary};
 
@@ -304,7 +305,7 @@ pub fn optimize(
         search.record(value, decision == Decision::Meets);
         examined.push(Examined { value, cell, checks, decision, summaries });
     }
-    let samples: Vec<(i64, Vec<Vec<(u64, f64)>>)> = examined
+    let samples: Vec<ValueSamples> = examined
         .iter()
         .map(|e| {
             let per_req = problem

@@ -334,14 +334,14 @@ pub struct Contradiction {
     pub high: f64,
 }
 
-/// The contradictions of monotonicity among `samples`: per examined value, per
-/// requirement, the `(seed, value)` pairs seen. `largest` is the search's direction.
-pub fn contradictions(
-    requirements: &[Requirement],
-    samples: &[(i64, Vec<Vec<(u64, f64)>>)],
-    largest: bool,
-) -> Vec<Contradiction> {
-    let mut sorted: Vec<&(i64, Vec<Vec<(u64, f64)>>)> = samples.iter().collect();
+/// What was seen at one examined value: the value, and per requirement the
+/// `(seed, metric value)` pairs.
+pub type ValueSamples = (i64, Vec<Vec<(u64, f64)>>);
+
+/// The contradictions of monotonicity among `samples`. `largest` is the search's
+/// direction.
+pub fn contradictions(requirements: &[Requirement], samples: &[ValueSamples], largest: bool) -> Vec<Contradiction> {
+    let mut sorted: Vec<&ValueSamples> = samples.iter().collect();
     sorted.sort_by_key(|(v, _)| *v);
     let mut out = Vec::new();
     for pair in sorted.windows(2) {

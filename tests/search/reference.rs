@@ -133,7 +133,7 @@ pub struct Expected {
 /// Expected mean lead time and utilization for each capacity in `caps`, over `runs`
 /// independent arrival streams.
 pub fn expected(caps: &[u32], runs: usize) -> Vec<(Expected, Expected)> {
-    let mut g = SplitMix(0x5eed_0f7e_57);
+    let mut g = SplitMix(0x005e_ed0f_7e57);
     let mut arrivals = Vec::new();
     let mut out = vec![(0.0, 0.0); caps.len()];
     let mut sums = vec![[0.0f64; 4]; caps.len()];
