@@ -27,7 +27,7 @@
 //! assert_eq!(kn.selected(), Some(2));
 //! ```
 
-use super::compare::{mean, sample_sd, t_critical};
+use super::compare::{sample_sd, t_critical};
 
 /// The inputs of KN.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -222,11 +222,6 @@ pub fn fixed_design(variances: &[Vec<f64>], first_stage: usize, delta: f64, alph
     let max = variances.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
     let n = (t * max.sqrt() / delta).powi(2).ceil();
     n.is_finite().then(|| (n as usize).max(first_stage))
-}
-
-/// The mean of the first `n` values (for reports).
-pub fn mean_of(xs: &[f64], n: usize) -> Option<f64> {
-    mean(&xs[..n.min(xs.len())])
 }
 
 #[cfg(test)]
