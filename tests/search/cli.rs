@@ -318,3 +318,26 @@ fn reports_lead_with_the_answer_and_a_planners_summary() {
         "time axes in calendar dates"
     );
 }
+
+#[test]
+fn ctrl_c_stops_optimize_cleanly_with_nothing_written() {
+    let t = Temp::new("sigint");
+    let out = t.path("o");
+    let embassy = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/embassy.toml");
+    let child = Command::new(env!("CARGO_BIN_EXE_slotsim"))
+        .args(["optimize", embassy, "--vary", "service.0.bands.*.slots=20..60", "--target", "lead_days_p90<=60"])
+        .args(["--threads", "1", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Long enough to be simulating (a run of the embassy takes ~0.1 s), far shorter than
+    // the search (80 of them on one thread).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let o = child.wait_with_output().unwrap();
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted after") && stderr.contains("nothing written"), "{stderr}");
+    assert!(!out.exists(), "nothing is written");
+}
