@@ -467,19 +467,23 @@ pub fn select(
     };
     // Extends the candidates in `which` to `n` replications each.
     let mut extend = |candidates: &mut Vec<Candidate>, which: &[usize], n: usize, doing: String| -> bool {
-        let from = which.iter().map(|&i| candidates[i].summaries.len()).min().unwrap_or(n);
         progress(&Progress { doing: doing.clone(), replications: total });
-        // Candidates are run from the shortest one's length; the rest of a batch is reused.
-        let cells: Vec<&Cell> = which.iter().map(|&i| &problem.cells[i]).collect();
-        let Some(runs) =
-            replicate(&pool, &cells, problem.seed_start + from as u64, problem.seed_start + n as u64, stop)
-        else {
-            return false;
-        };
-        for (&i, runs) in which.iter().zip(runs) {
-            let have = candidates[i].summaries.len() - from;
-            total += runs.len() - have.min(runs.len());
-            candidates[i].summaries.extend(runs.into_iter().skip(have));
+        // Candidates of the same length are run together, each from its own next seed.
+        let mut lengths: Vec<usize> = which.iter().map(|&i| candidates[i].summaries.len()).filter(|&l| l < n).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        for from in lengths {
+            let group: Vec<usize> = which.iter().copied().filter(|&i| candidates[i].summaries.len() == from).collect();
+            let cells: Vec<&Cell> = group.iter().map(|&i| &problem.cells[i]).collect();
+            let Some(runs) =
+                replicate(&pool, &cells, problem.seed_start + from as u64, problem.seed_start + n as u64, stop)
+            else {
+                return false;
+            };
+            for (&i, runs) in group.iter().zip(runs) {
+                total += runs.len();
+                candidates[i].summaries.extend(runs);
+            }
         }
         progress(&Progress { doing, replications: total });
         true
