@@ -341,3 +341,26 @@ fn ctrl_c_stops_optimize_cleanly_with_nothing_written() {
     assert!(stderr.contains("interrupted after") && stderr.contains("nothing written"), "{stderr}");
     assert!(!out.exists(), "nothing is written");
 }
+
+#[test]
+fn estimates_against_the_assumed_monotonicity_are_warned_about() {
+    // Utilization falls as slots grow, so `>=` gets harder, not easier, with the value:
+    // searching for the smallest value (without --largest) sees that and says so.
+    let t = Temp::new("monotone");
+    let o = optimize(&t, "o", &["--target", "utilization>=0.74"]);
+    let (out, stderr) = text(&o);
+    assert!(o.status.success(), "{out}{stderr}");
+    assert!(stderr.contains("warning: utilization is not monotone as assumed: from "), "{stderr}");
+    assert!(stderr.contains("the search assumes the targets get easier as the value grows"), "{stderr}");
+    let json = json_without_command(&t.path("o/optimize.json"));
+    assert!(json["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("not monotone")));
+    // With --largest the same question is monotone: no warning, and the answer is 17.
+    let o = optimize(&t, "l", &["--target", "utilization>=0.74", "--largest"]);
+    let (out, stderr) = text(&o);
+    assert!(o.status.success() && !stderr.contains("not monotone"), "{out}{stderr}");
+    assert!(
+        out.starts_with("The largest service.0.bands.*.slots in 10..24 with mean utilization >= 0.74 is 17"),
+        "{out}"
+    );
+    assert!(out.contains("meets at 17") && out.contains("fails at 18"), "{out}");
+}
