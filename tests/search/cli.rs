@@ -364,3 +364,38 @@ fn estimates_against_the_assumed_monotonicity_are_warned_about() {
     );
     assert!(out.contains("meets at 17") && out.contains("fails at 18"), "{out}");
 }
+
+#[test]
+fn select_without_a_feasible_candidate_exits_1_and_a_missing_delta_comes_from_a_pilot() {
+    let t = Temp::new("select-none");
+    let s = t.scenario();
+    let out = t.path("none").display().to_string();
+    let r = slotsim(&[
+        "select",
+        &s,
+        "--metric",
+        "lead_days_mean",
+        "--delta",
+        "0.05",
+        "--subject-to",
+        "utilization>=0.99",
+        "--out",
+        &out,
+    ]);
+    let (stdout, stderr) = text(&r);
+    assert_eq!(r.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.starts_with("No candidate meets mean utilization >= 0.99: nothing to choose."), "{stdout}");
+    assert_eq!(json_without_command(&t.path("none/select.json"))["selected"], serde_json::Value::Null);
+
+    let out = t.path("pilot").display().to_string();
+    let r = slotsim(&["select", &s, "--metric", "lead_days_mean", "--out", &out]);
+    let (stdout, stderr) = text(&r);
+    assert!(r.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("--delta not given: ") && stderr.contains("(not reused: the procedure starts at seed 11)"),
+        "{stderr}"
+    );
+    let json = json_without_command(&t.path("pilot/select.json"));
+    assert_eq!(json["seeds"]["first"], 11);
+    assert_eq!(json["selected"], "most");
+}
