@@ -6,5 +6,7 @@ pub mod compare;
 pub mod selection;
 pub mod sequential;
 pub mod summary;
+#[cfg(test)]
+mod testgen;
 
 pub use summary::{Metric, Summary, jain, quantile, summarize};

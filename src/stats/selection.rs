@@ -227,22 +227,7 @@ pub fn fixed_design(variances: &[Vec<f64>], first_stage: usize, delta: f64, alph
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A small deterministic generator for test data (SplitMix64 to uniform to normal).
-    struct Gen(u64);
-    impl Gen {
-        fn uniform(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn normal(&mut self) -> f64 {
-            let (u, v) = (self.uniform().max(1e-300), self.uniform());
-            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-        }
-    }
+    use crate::stats::testgen::Gen;
 
     #[test]
     fn h2_matches_the_formula() {
