@@ -95,6 +95,15 @@ pub fn compare(args: &CompareArgs) -> Result<ExitCode> {
 ///
 /// As [`compare`], and failures writing the page.
 pub fn report(args: &CompareArgs) -> Result<ExitCode> {
+    // A directory of `optimize` or `select` (no sweep manifest): a page that leads with the
+    // answer.
+    if !args.dir.join("manifest.json").exists()
+        && let Some((kind, path)) = crate::output::answer_report::answer_in(&args.dir)
+    {
+        let page = crate::output::answer_report::write_answer_report(&args.dir, kind, &path)?;
+        println!("report written to {}", page.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let c = run(args)?;
     let plots = write_outputs(&c)?;
     let path = write_report(&c.results.dir, &c.results.manifest, &c.comparison, &warning_lines(&c), &plots)?;

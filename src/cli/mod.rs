@@ -19,6 +19,8 @@ use crate::stats::{self, Metric};
 
 mod compare;
 mod memory;
+mod precision;
+mod search;
 mod shard;
 
 /// Simulates an appointment-booking portal (a consulate's passport desk) and compares
@@ -52,6 +54,10 @@ enum Command {
         /// memory available, from /proc/meminfo and the cgroup limit).
         #[arg(long, value_name = "SIZE")]
         max_memory: Option<String>,
+        /// Set a field before running, PATH=VALUE (repeatable; `*` for every index), e.g.
+        /// --set service.0.bands.*.slots=30: reproduces a row of `optimize`'s summary.csv.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
     /// Validate a scenario and print it resolved, with every default filled in.
     Check {
@@ -92,6 +98,14 @@ enum Command {
         /// memory available, from /proc/meminfo and the cgroup limit).
         #[arg(long, value_name = "SIZE")]
         max_memory: Option<String>,
+        /// Add replications, a chunk of seeds per cell at a time, until every cell's 95%
+        /// interval of METRIC has half-width at most H (or H% of its mean), e.g.
+        /// lead_days_p90=2 (repeatable; --replications is then the first round).
+        #[arg(long, value_name = "METRIC=H")]
+        precision: Vec<crate::stats::compare::PrecisionItem>,
+        /// With --precision: most replications per cell.
+        #[arg(long, default_value_t = 2000)]
+        max_replications: u64,
     },
     /// Combine the directories of a sharded sweep into the tables one sweep would write.
     Merge {
@@ -107,6 +121,12 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Everything `compare` writes, and DIR/report.html: one self-contained page.
     Report(compare::CompareArgs),
+    /// The smallest (or largest) value of an integer parameter at which every target on a
+    /// metric's mean holds, at a stated confidence: optimize.csv, optimize.json, summary.csv.
+    Optimize(search::OptimizeArgs),
+    /// The variant (or grid point) with the best mean of a metric, within --delta of the
+    /// best at a stated confidence (Kim and Nelson's KN): select.csv, select.json.
+    Select(search::SelectArgs),
 }
 
 /// Reads and validates a scenario file.
@@ -125,8 +145,8 @@ pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { scenario } => check(&scenario),
-        Command::Run { scenario, seed, variant, out, trace, max_memory } => {
-            run(&scenario, seed, &variant, &out, trace, max_memory.as_deref())
+        Command::Run { scenario, seed, variant, out, trace, set, max_memory } => {
+            run(&scenario, seed, &variant, &out, trace, &set, max_memory.as_deref())
         }
         Command::Sweep {
             scenario,
@@ -139,9 +159,30 @@ pub fn main() -> Result<ExitCode> {
             shard,
             variants,
             max_memory,
+            precision,
+            max_replications,
         } => {
             let options = SweepOptions { threads, format, resume, shard, variants, max_memory };
-            sweep(&scenario, replications, seed_start, out, &options)
+            if precision.is_empty() {
+                return sweep(&scenario, replications, seed_start, out, &options);
+            }
+            if options.resume || options.shard.is_some() {
+                bail!(
+                    "--precision decides the replications as it goes: it cannot be combined with --resume or --shard"
+                );
+            }
+            let out = out.unwrap_or_else(|| default_out(&scenario));
+            precision::sweep(&precision::PrecisionSweep {
+                scenario: &scenario,
+                replications,
+                max_replications,
+                seed_start,
+                threads: options.threads,
+                out,
+                format: options.format,
+                variants: &options.variants,
+                precision: &precision,
+            })
         }
         Command::Merge { shards, out } => {
             let out = out.unwrap_or_else(|| shards[0].clone());
@@ -151,6 +192,8 @@ pub fn main() -> Result<ExitCode> {
         }
         Command::Compare(args) => compare::compare(&args),
         Command::Report(args) => compare::report(&args),
+        Command::Optimize(args) => search::optimize(&args),
+        Command::Select(args) => search::select(&args),
     }
 }
 
@@ -173,18 +216,27 @@ fn check(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[allow(clippy::too_many_arguments)] // One argument per flag of `slotsim run`.
 fn run(
     path: &Path,
     seed: Option<u64>,
     variant: &str,
     out: &Path,
     trace: bool,
+    set: &[String],
     max_memory: Option<&str>,
 ) -> Result<ExitCode> {
     let (scenario, _) = load(path)?;
     let seed = seed.unwrap_or(scenario.seed);
-    let plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
+    let mut plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if !set.is_empty() {
+        let sets = set.iter().map(|s| search::parse_set(s)).collect::<Result<Vec<_>>>()?;
+        let cell = runner::search::cell_with_sets(&scenario, variant, &sets)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        plan.grid_paths = sets.iter().map(|(p, _)| p.clone()).collect();
+        plan.cells = vec![cell];
+    }
     let cell = &plan.cells[0];
     let estimate = runner::memory::run(&cell.config, memory::PARTY_TABLE_COLUMNS);
     memory::guard(&estimate, memory::limit(max_memory)?.as_ref(), false)
@@ -328,6 +380,12 @@ struct SweepOptions {
     max_memory: Option<String>,
 }
 
+/// `results/<scenario file name>`.
+fn default_out(path: &Path) -> PathBuf {
+    PathBuf::from("results")
+        .join(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into()))
+}
+
 fn sweep(
     path: &Path,
     replications: Option<u64>,
@@ -348,10 +406,7 @@ fn sweep(
     if replications == 0 {
         bail!("--replications 0: at least 1 replication is needed");
     }
-    let out = out.unwrap_or_else(|| {
-        PathBuf::from("results")
-            .join(path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into()))
-    });
+    let out = out.unwrap_or_else(|| default_out(path));
     let chosen = (!variants.is_empty()).then_some(variants.as_slice());
     let plan = Plan::new(&scenario, chosen, seed_start, replications)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -1,6 +1,8 @@
 //! Output: result tables (polars, CSV or Parquet) written atomically, and sweep
 //! directories. With the command line, the only layer that touches the filesystem.
 
+pub mod answer;
+pub mod answer_report;
 pub mod comparison;
 pub mod files;
 pub mod merge;

@@ -129,9 +129,20 @@ impl Inputs<'_> {
 
     fn day_axis(&self) -> String {
         match self.start_date {
-            Some(d) => format!("day of the run (days since {d})"),
+            Some(d) => format!("date (the run starts on {d})"),
             None => "day of the run (days since the start)".into(),
         }
+    }
+}
+
+/// A run day as a calendar date: `Jul 2021` on the first of a month, else `2021-07-14`.
+fn date_label(start: Option<i64>, day: f64) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let Some(start) = start else { return tick(day) };
+    let date = crate::scenario::dates::civil_from_days(start + day.round() as i64);
+    match (date.get(0..4), date.get(5..7).and_then(|m| m.parse::<usize>().ok()), date.ends_with("-01")) {
+        (Some(y), Some(m), true) if (1..=12).contains(&m) => format!("{} {y}", MONTHS[m - 1]),
+        _ => date,
     }
 }
 
@@ -475,11 +486,13 @@ fn over_time<DB: DrawingBackend>(
         .x_label_area_size(55)
         .y_label_area_size(80)
         .build_cartesian_2d(0.0..f64::from(last_day), 0.0..top)?;
+    let start = p.start_date.and_then(crate::scenario::dates::parse_date);
     chart
         .configure_mesh()
         .x_desc(p.day_axis())
         .y_desc(y_desc)
-        .x_label_formatter(&|x| tick(*x))
+        .x_labels(8)
+        .x_label_formatter(&|x| date_label(start, *x))
         .y_label_formatter(&|y| tick(*y))
         .label_style((FAMILY, 15))
         .axis_desc_style((FAMILY, 17))

@@ -108,12 +108,13 @@ pub fn render(manifest: &Manifest, comparison: &Comparison, warnings: &[String],
         escape(&manifest.scenario),
         escape(&headline(c, &manifest.scenario))
     );
-    h.push_str("<nav><a href=\"#verdicts\">Verdicts</a><a href=\"#comparison\">Comparison table</a><a href=\"#charts\">Charts</a><a href=\"#scenario\">Scenario</a>");
+    h.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#verdicts\">Verdicts</a><a href=\"#comparison\">Comparison table</a><a href=\"#charts\">Charts</a><a href=\"#scenario\">Scenario</a>");
     if !warnings.is_empty() {
         h.push_str("<a href=\"#warnings\">Warnings</a>");
     }
     h.push_str("</nav>\n");
 
+    planner_summary(&mut h, c);
     verdicts(&mut h, c);
     table(&mut h, c);
 
@@ -146,6 +147,78 @@ pub fn render(manifest: &Manifest, comparison: &Comparison, warnings: &[String],
         escape(&manifest.command.join(" "))
     );
     h
+}
+
+/// The headline metrics of the planner's summary, in order.
+pub const SUMMARY_METRICS: [&str; 7] = [
+    "lead_days_mean",
+    "lead_days_p90",
+    "deadline_miss_rate",
+    "book_days_mean",
+    "utilization",
+    "slots_wasted_unbooked",
+    "waiting_at_end",
+];
+
+/// The cell with the best mean of `metric` (in its better direction), if the direction is
+/// known; ties go to the first.
+pub fn best_cell(c: &Comparison, metric: &str) -> Option<usize> {
+    let better = crate::stats::compare::metric_info(metric).better;
+    let sign = match better {
+        crate::stats::compare::Better::Lower => -1.0,
+        crate::stats::compare::Better::Higher => 1.0,
+        crate::stats::compare::Better::Neutral => return None,
+    };
+    let means =
+        (0..c.cells.len()).filter_map(|i| row(c, i, metric).and_then(|r| r.estimate).map(|e| (i, sign * e.mean)));
+    means
+        .fold(None, |best: Option<(usize, f64)>, (i, m)| match best {
+            Some((_, b)) if b >= m => best,
+            _ => Some((i, m)),
+        })
+        .map(|(i, _)| i)
+}
+
+/// The planner's summary: one compact table, a row per variant (and grid point), the
+/// headline metrics as mean ± half-width of the 95% interval, the best per metric marked.
+fn planner_summary(h: &mut String, c: &Comparison) {
+    let metrics: Vec<&str> = SUMMARY_METRICS
+        .into_iter()
+        .filter(|m| (0..c.cells.len()).any(|i| row(c, i, m).is_some_and(|r| r.estimate.is_some())))
+        .collect();
+    h.push_str("<section id=\"summary\">\n<h2>Summary for planners</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p>Mean over replications ± the half-width of its {}% confidence interval; ★ marks the best variant on each metric (lower or higher, as the header says). The long tables below have every metric.</p>",
+        c.level * 100.0
+    );
+    h.push_str("<table class=\"summary\">\n<thead><tr><th>Variant</th>");
+    for m in &metrics {
+        let info = crate::stats::compare::metric_info(m);
+        let _ = write!(
+            h,
+            "<th>{} <code>{}</code><br>{}, {} is better</th>",
+            escape(info.label),
+            escape(m),
+            escape(info.unit),
+            info.better.name()
+        );
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    let best: Vec<Option<usize>> = metrics.iter().map(|m| best_cell(c, m)).collect();
+    for (i, cell) in c.cells.iter().enumerate() {
+        let _ = write!(h, "<tr data-variant=\"{}\"><td>{}</td>", escape(&cell.variant), escape(&cell.label()));
+        for (k, m) in metrics.iter().enumerate() {
+            let text = row(c, i, m).and_then(|r| r.estimate).map_or("–".to_string(), |e| mean_pm(&e));
+            if best[k] == Some(i) {
+                let _ = write!(h, "<td class=\"num better best\">★ {}</td>", escape(&text));
+            } else {
+                let _ = write!(h, "<td class=\"num\">{}</td>", escape(&text));
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
 }
 
 fn verdicts(h: &mut String, c: &Comparison) {

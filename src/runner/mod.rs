@@ -7,6 +7,8 @@ pub mod memory;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+pub mod search;
+
 use crate::model::{self, DailyRow, ModelConfig, RunRecord, Workspace};
 use crate::scenario::{GridPoint, Scenario, ScenarioError};
 use crate::stats::{self, Summary};

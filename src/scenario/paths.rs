@@ -158,6 +158,89 @@ fn strip_header<'a>(parts: &'a [&'a str], header: &[String], index: Option<usize
     }
 }
 
+/// The concrete paths a path with `*` wildcards stands for in `table`: each `*` is every
+/// index of the list (or every key of the table) at that point, in order. A path without
+/// wildcards stands for itself.
+///
+/// # Errors
+///
+/// A message naming the part of the path that does not exist.
+///
+/// ```
+/// let t: toml::Table = toml::from_str("[[s]]\nb = [{ n = 1 }, { n = 2 }]").unwrap();
+/// let p = slotsim::scenario::paths::expand(&t, "s.*.b.*.n").unwrap();
+/// assert_eq!(p, vec!["s.0.b.0.n", "s.0.b.1.n"]);
+/// ```
+pub fn expand(table: &Table, path: &str) -> Result<Vec<String>, String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("`{path}` is not a dotted path like `allocation.policy` or `service.0.bands.*.slots`"));
+    }
+    let mut out = Vec::new();
+    expand_in(&Value::Table(table.clone()), &parts, String::new(), path, &mut out)?;
+    Ok(out)
+}
+
+fn expand_in(node: &Value, parts: &[&str], prefix: String, path: &str, out: &mut Vec<String>) -> Result<(), String> {
+    let Some((&head, rest)) = parts.split_first() else {
+        out.push(prefix);
+        return Ok(());
+    };
+    let join = |key: &str| if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+    let children: Vec<(String, &Value)> = match (node, head) {
+        (Value::Table(t), "*") => t.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        (Value::Array(items), "*") => items.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
+        (Value::Table(t), key) => match t.get(key) {
+            Some(v) => vec![(key.to_string(), v)],
+            None => return Err(format!("in `{path}`, there is no field `{key}` under `{}`", display(&prefix))),
+        },
+        (Value::Array(items), key) => {
+            let len = items.len();
+            match key.parse::<usize>().ok().and_then(|i| items.get(i).map(|v| (i, v))) {
+                Some((i, v)) => vec![(i.to_string(), v)],
+                None => {
+                    return Err(format!(
+                        "in `{path}`, `{key}` is not an index of `{}`, a list of {len} entries (0 to {}, or *)",
+                        display(&prefix),
+                        len.saturating_sub(1)
+                    ));
+                }
+            }
+        }
+        (other, key) => {
+            return Err(format!(
+                "in `{path}`, `{key}` goes inside a value of type {}, which has no fields",
+                other.type_str()
+            ));
+        }
+    };
+    if children.is_empty() {
+        return Err(format!("in `{path}`, `{}` is empty: `*` stands for nothing", display(&prefix)));
+    }
+    for (key, child) in children {
+        expand_in(child, rest, join(&key), path, out)?;
+    }
+    Ok(())
+}
+
+fn display(prefix: &str) -> &str {
+    if prefix.is_empty() { "the scenario" } else { prefix }
+}
+
+/// The value at a concrete `path` in `table`, if there is one.
+pub fn get<'a>(table: &'a Table, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut node = table.get(parts.next()?)?;
+    for part in parts {
+        node = match node {
+            Value::Table(t) => t.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +296,20 @@ mod tests {
         assert_eq!(locate(src, "service.1.bands.0.slots"), Some(11));
         assert_eq!(locate(src, "service.0.name"), Some(8));
         assert_eq!(locate(src, "legacy.requests"), None);
+    }
+
+    #[test]
+    fn expand_and_get() {
+        let t: Table = toml::from_str("[[s]]\nb = [{ n = 1 }, { n = 2 }]\n[[s]]\nb = [{ n = 3 }]\n[x]\ny = 2").unwrap();
+        assert_eq!(expand(&t, "s.*.b.*.n").unwrap(), vec!["s.0.b.0.n", "s.0.b.1.n", "s.1.b.0.n"]);
+        assert_eq!(expand(&t, "s.1.b.0.n").unwrap(), vec!["s.1.b.0.n"]);
+        assert_eq!(expand(&t, "x.*").unwrap(), vec!["x.y"]);
+        assert!(expand(&t, "s.2.b").unwrap_err().contains("not an index"));
+        assert!(expand(&t, "x.z").unwrap_err().contains("no field `z`"));
+        assert!(expand(&t, "x.y.z").unwrap_err().contains("no fields"));
+        assert!(expand(&t, "s..b").is_err());
+        assert_eq!(get(&t, "s.1.b.0.n").and_then(Value::as_integer), Some(3));
+        assert_eq!(get(&t, "s.0.b.5.n"), None);
+        assert_eq!(get(&t, "x.y").and_then(Value::as_integer), Some(2));
     }
 }
