@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow, bail};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::comparison::{better_text, row, tick};
@@ -267,6 +268,50 @@ fn draw<DB: DrawingBackend>(kind: Kind, root: &DrawingArea<DB, Shift>, p: &Input
     root.present()
 }
 
+/// A chart over the run's days (x labelled with calendar dates where the start is known)
+/// from 0 to `top`, with its mesh drawn.
+fn day_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    p: &Inputs,
+    title: &str,
+    y_desc: &str,
+    last_day: u32,
+    top: f64,
+) -> DrawResult<DayChart<'a, DB>, DB> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FAMILY, 24))
+        .margin(20)
+        .x_label_area_size(55)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..f64::from(last_day), 0.0..top)?;
+    let start = p.start_date.and_then(crate::scenario::dates::parse_date);
+    chart
+        .configure_mesh()
+        .x_desc(p.day_axis())
+        .y_desc(y_desc)
+        .x_labels(8)
+        .x_label_formatter(&|x| date_label(start, *x))
+        .y_label_formatter(&|y| tick(*y))
+        .label_style((FAMILY, 15))
+        .axis_desc_style((FAMILY, 17))
+        .draw()?;
+    Ok(chart)
+}
+
+type DayChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The key of a chart over days, in its upper right corner.
+fn day_key<'a, DB: DrawingBackend + 'a>(chart: &mut DayChart<'a, DB>) -> DrawResult<(), DB> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.5))
+        .label_font((FAMILY, 15))
+        .draw()?;
+    Ok(())
+}
+
 /// Slots offered in the 7 days ending on each day, per variant: a staffing plan as a line
 /// (weekly sums, so that weekends and holidays do not turn it into a comb).
 fn capacity_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Inputs) -> DrawResult<(), DB> {
@@ -288,21 +333,14 @@ fn capacity_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Inputs) 
     let last_day = p.daily.iter().filter_map(|d| d.days.last()).copied().max().unwrap_or(1).max(1);
     let top = weekly.iter().flatten().map(|&(_, y)| y).fold(0.0, f64::max);
     let top = if top > 0.0 { top * 1.3 } else { 1.0 };
-    let mut chart = ChartBuilder::on(root)
-        .caption("Capacity plan: passport slots offered in the last 7 days", (FAMILY, 24))
-        .margin(20)
-        .x_label_area_size(55)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..f64::from(last_day), 0.0..top)?;
-    chart
-        .configure_mesh()
-        .x_desc(p.day_axis())
-        .y_desc("slots per 7 days")
-        .x_label_formatter(&|x| tick(*x))
-        .y_label_formatter(&|y| tick(*y))
-        .label_style((FAMILY, 15))
-        .axis_desc_style((FAMILY, 17))
-        .draw()?;
+    let mut chart = day_chart(
+        root,
+        p,
+        "Capacity plan: passport slots offered in the last 7 days",
+        "slots per 7 days",
+        last_day,
+        top,
+    )?;
     if weekly.iter().all(Vec::is_empty) {
         chart.draw_series(std::iter::once(Text::new(
             "this sweep's daily table has no capacity column (written by an older slotsim)",
@@ -319,14 +357,7 @@ fn capacity_plan<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Inputs) 
             .label(label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.5))
-        .label_font((FAMILY, 15))
-        .draw()?;
-    Ok(())
+    day_key(&mut chart)
 }
 
 /// A categorical axis: cells at 0, 1, ..., n − 1, each with a tick (labelled by name
@@ -480,23 +511,7 @@ fn over_time<DB: DrawingBackend>(
     let top = p.daily.iter().flat_map(|d| pick(d).iter().filter_map(|b| b.high.or(b.median))).fold(0.0, f64::max);
     // Room above the lines for the legend.
     let top = if top > 0.0 { top * 1.3 } else { 1.0 };
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 24))
-        .margin(20)
-        .x_label_area_size(55)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..f64::from(last_day), 0.0..top)?;
-    let start = p.start_date.and_then(crate::scenario::dates::parse_date);
-    chart
-        .configure_mesh()
-        .x_desc(p.day_axis())
-        .y_desc(y_desc)
-        .x_labels(8)
-        .x_label_formatter(&|x| date_label(start, *x))
-        .y_label_formatter(&|y| tick(*y))
-        .label_style((FAMILY, 15))
-        .axis_desc_style((FAMILY, 17))
-        .draw()?;
+    let mut chart = day_chart(root, p, title, y_desc, last_day, top)?;
     for (i, d) in p.daily.iter().enumerate() {
         let c = color(i);
         let bands = pick(d);
@@ -523,14 +538,7 @@ fn over_time<DB: DrawingBackend>(
             .label(note)
             .legend(|(x, y)| EmptyElement::at((x, y)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.5))
-        .label_font((FAMILY, 15))
-        .draw()?;
-    Ok(())
+    day_key(&mut chart)
 }
 
 fn headline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Inputs) -> DrawResult<(), DB> {
