@@ -9,7 +9,7 @@ use slotsim::model::{BookingEnd, PartyKind, RunRecord, simulate};
 use slotsim::stats::summarize;
 use statrs::distribution::{Binomial, Discrete};
 
-use crate::support::{self, DAY, config_of, day_of};
+use crate::support::{self, DAY, config_of};
 
 // ----- (a) a changing capacity plan in the instant-booking limit -------------------------
 
@@ -86,53 +86,23 @@ fn a_changing_capacity_plan_matches_the_bulk_service_recursion() {
             assert_eq!(row.capacity as usize, capacity[d], "daily capacity column, day {d}");
         }
 
-        let mut parties: Vec<(i64, usize)> = run
-            .parties
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.kind == PartyKind::Portal)
-            .map(|(i, p)| (p.arrival, i))
-            .collect();
-        parties.sort_unstable();
-
-        // By hand: each party takes the earliest day from tomorrow on with a free slot,
-        // and in it the first band with room.
-        let mut taken = vec![0usize; capacity.len()];
-        let mut hand = BTreeMap::new();
-        let mut first_with_room = 0;
-        for &(arrival, id) in &parties {
-            let mut d = (day_of(arrival) as usize + 1).max(first_with_room);
-            while taken[d] >= capacity[d] {
-                d += 1;
-            }
-            let position = taken[d];
-            taken[d] += 1;
-            while taken[first_with_room] >= capacity[first_with_room] {
-                first_with_room += 1;
-            }
-            let mut before = 0;
-            let band = plan.bands_on(d).iter().find(|b| {
-                before += b.slots as usize;
-                position < before
-            });
-            hand.insert(id, (d, band.expect("a band with room").start));
-        }
-
-        // The same queue from the recursion B' = max(B + A - c(next day), 0): the parties
-        // that arrived by day d and were not given day d + 1 or earlier.
-        let mut arrivals = vec![0i64; days];
-        for &(t, _) in &parties {
-            arrivals[day_of(t) as usize] += 1;
-        }
-        let mut backlog = 0i64;
-        let mut longest = 0;
-        for (d, &a) in arrivals.iter().enumerate() {
-            backlog = (backlog + a - capacity[d + 1] as i64).max(0);
-            longest = longest.max(backlog);
-            let waiting = parties.iter().filter(|&&(t, id)| day_of(t) as usize <= d && hand[&id].0 > d + 1).count();
-            assert_eq!(waiting as i64, backlog, "seed {seed}: the hand queue disagrees with the recursion on day {d}");
-        }
+        let parties = support::portal_arrivals(&run);
+        // By hand, under the plan's capacity, each party in the first band of its day with
+        // room; the same queue as the recursion B' = max(B + A - c(next day), 0).
+        let queue = support::hand_queue(&parties, &capacity);
+        let longest = support::check_backlog_recursion(&parties, &queue, &capacity, days);
         assert!(longest > 100, "the cut and the closed week make a real queue ({longest})");
+        let hand: BTreeMap<usize, (usize, i64)> = queue
+            .into_iter()
+            .map(|(id, (d, position))| {
+                let mut before = 0;
+                let band = plan.bands_on(d).iter().find(|b| {
+                    before += b.slots as usize;
+                    position < before
+                });
+                (id, (d, band.expect("a band with room").start))
+            })
+            .collect();
 
         let served: Vec<f64> = parties
             .iter()

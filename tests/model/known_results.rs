@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use slotsim::model::{BookingEnd, PartyKind};
+use slotsim::model::BookingEnd;
 use slotsim::stats::summarize;
 
 use crate::support::{self, DAY, binomial_se, day_of};
@@ -62,46 +62,19 @@ fn instant_booking_matches_the_bulk_service_queue() {
         let days = config.days as usize;
         // Portal parties in arrival order (ties within a second keep their index order:
         // they have the same arrival instant, so their order does not change the mean).
-        let mut parties: Vec<(i64, usize)> = run
-            .parties
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.kind == PartyKind::Portal)
-            .map(|(i, p)| (p.arrival, i))
-            .collect();
-        parties.sort_unstable();
+        let parties = support::portal_arrivals(&run);
         assert!(parties.len() > 2500, "{} parties", parties.len());
-
-        // By hand: each party takes the earliest day >= its arrival day + 1 with room.
-        let mut taken = vec![0usize; days + 1000];
-        let mut hand_day = BTreeMap::new();
-        let mut first_with_room = 0;
-        for &(arrival, id) in &parties {
-            let mut d = (day_of(arrival) as usize + 1).max(first_with_room);
-            while taken[d] == C {
-                d += 1;
-            }
-            taken[d] += 1;
-            // Days fill in order, so no day before the last full run of days has room.
-            while taken[first_with_room] == C {
-                first_with_room += 1;
-            }
-            hand_day.insert(id, d);
-        }
-
-        // The same backlog from the recursion B' = max(B + A - c, 0): the parties that
-        // arrived by day d and were not given day d + 1 or earlier.
+        // By hand, C slots every day; the same backlog as the bulk-service recursion.
+        let capacity = vec![C; days + 1000];
+        let hand = support::hand_queue(&parties, &capacity);
+        let hand_day: BTreeMap<usize, usize> = hand.iter().map(|(&id, &(d, _))| (id, d)).collect();
+        let longest = support::check_backlog_recursion(&parties, &hand, &capacity, days);
         let mut arrivals = vec![0i64; days];
         for &(t, _) in &parties {
             arrivals[day_of(t) as usize] += 1;
         }
-        let mut backlog = 0i64;
-        for (d, &a) in arrivals.iter().enumerate() {
-            backlog = (backlog + a - C as i64).max(0);
-            let waiting = parties.iter().filter(|&&(t, id)| day_of(t) as usize <= d && hand_day[&id] > d + 1).count();
-            assert_eq!(waiting as i64, backlog, "the hand queue disagrees with the backlog recursion on day {d}");
-        }
         assert!(arrivals.iter().any(|&a| a > 2 * C as i64), "the burst makes a real queue");
+        assert!(longest > 0, "a backlog forms");
 
         // Expected mean lead time over the parties served within the run.
         let served: Vec<f64> = parties

@@ -46,3 +46,62 @@ pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("create a temporary directory");
     dir
 }
+
+/// The portal parties of a run as (arrival, party index), in arrival order (ties keep
+/// their index order).
+pub fn portal_arrivals(run: &slotsim::model::RunRecord) -> Vec<(i64, usize)> {
+    let mut parties: Vec<(i64, usize)> = run
+        .parties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind == slotsim::model::PartyKind::Portal)
+        .map(|(i, p)| (p.arrival, i))
+        .collect();
+    parties.sort_unstable();
+    parties
+}
+
+/// The instant-booking limit by hand: each party, in arrival order, takes the earliest day
+/// from the day after its arrival with a free slot, `capacity[d]` slots on day `d`. Gives
+/// each party's (day, position within the day).
+pub fn hand_queue(parties: &[(i64, usize)], capacity: &[usize]) -> std::collections::BTreeMap<usize, (usize, usize)> {
+    let mut taken = vec![0usize; capacity.len()];
+    let mut hand = std::collections::BTreeMap::new();
+    let mut first_with_room = 0;
+    for &(arrival, id) in parties {
+        let mut d = (day_of(arrival) as usize + 1).max(first_with_room);
+        while taken[d] >= capacity[d] {
+            d += 1;
+        }
+        hand.insert(id, (d, taken[d]));
+        taken[d] += 1;
+        // Days fill in order, so no day before the last full run of days has room.
+        while taken[first_with_room] >= capacity[first_with_room] {
+            first_with_room += 1;
+        }
+    }
+    hand
+}
+
+/// Checks the hand queue against the bulk-service recursion B' = max(B + A − c(d + 1), 0)
+/// on each of the first `days` days: the parties that arrived by day d and were not given
+/// day d + 1 or earlier. Returns the longest backlog.
+pub fn check_backlog_recursion(
+    parties: &[(i64, usize)],
+    hand: &std::collections::BTreeMap<usize, (usize, usize)>,
+    capacity: &[usize],
+    days: usize,
+) -> i64 {
+    let mut arrivals = vec![0i64; days];
+    for &(t, _) in parties {
+        arrivals[day_of(t) as usize] += 1;
+    }
+    let (mut backlog, mut longest) = (0i64, 0);
+    for (d, &a) in arrivals.iter().enumerate() {
+        backlog = (backlog + a - capacity[d + 1] as i64).max(0);
+        longest = longest.max(backlog);
+        let waiting = parties.iter().filter(|&&(t, id)| day_of(t) as usize <= d && hand[&id].0 > d + 1).count();
+        assert_eq!(waiting as i64, backlog, "the hand queue disagrees with the backlog recursion on day {d}");
+    }
+    longest
+}
