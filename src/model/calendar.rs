@@ -380,11 +380,6 @@ impl Calendar {
         self.cells[self.cell_index(day, band)].places
     }
 
-    /// Places of a band from this index on are held for urgent parties now.
-    pub fn held_from(&self, day: usize, band: usize) -> u32 {
-        self.cells[self.cell_index(day, band)].held_from
-    }
-
     /// The state of place `i` of `band` on `day`.
     pub fn slot(&self, day: usize, band: usize, i: usize) -> Slot {
         self.slots[self.cells[self.cell_index(day, band)].base + i]
