@@ -391,3 +391,28 @@ fn the_levers_keep_the_population_and_the_fates() {
         }
     }
 }
+
+#[test]
+fn a_sweep_grid_can_replace_periods_and_set_every_band() {
+    let text = r#"
+name = "grid of plans"
+days = 40
+[[service]]
+name = "passport"
+bands = [{ start = "09:00", slots = 10 }, { start = "10:00", slots = 10 }]
+[sweep]
+"service.0.bands.*.slots" = [8, 12]
+"service.0.period" = [[], [{ from = "2021-06-21", until = "2021-06-27", bands = [] }]]
+"#;
+    let scenario = support::scenario(text);
+    let points = scenario.grid().expect("a grid");
+    assert_eq!(points.len(), 4);
+    let capacity = |k: usize, day: usize| {
+        let resolved = scenario.at_grid_point(&points[k]).expect("a grid point");
+        resolved.model_config().expect("a config").services[0].capacity_on(day)
+    };
+    // 2021-06-14 is a Monday; the period closes the week from day 7.
+    assert_eq!((capacity(0, 0), capacity(0, 7)), (16, 16), "8 slots in both bands, no period");
+    assert_eq!((capacity(1, 0), capacity(1, 7)), (16, 0), "8 slots, the closed week");
+    assert_eq!((capacity(2, 0), capacity(3, 8), capacity(3, 14)), (24, 0, 24), "12 slots");
+}
