@@ -19,8 +19,13 @@ impl Portal<'_> {
             watcher: p.attributes.watcher,
             need_by: p.attributes.need_by,
             since: p.since,
-            urgent: self.config.allocation.reserve.is_some() && self.now() >= self.urgent_from(id),
+            urgent: self.is_urgent(id, self.now()),
         }
+    }
+
+    /// Whether a party looking for the first service is urgent at `now`.
+    fn is_urgent(&self, id: PartyId, now: Time) -> bool {
+        self.config.allocation.reserve.is_some() && now >= self.urgent_from(id)
     }
 
     /// When a party becomes urgent for the first service: its need-by instant less
@@ -46,11 +51,10 @@ impl Portal<'_> {
         self.policies[service].join(w);
         self.dirty[service] = true;
         if service == 0 {
-            if self.config.allocation.reserve.is_some() {
-                let urgent_from = self.urgent_from(id);
-                if urgent_from > now && urgent_from < self.end {
-                    self.schedule(urgent_from, Event::Urgent(id, generation));
-                }
+            // Never without a reserve: the instant is then `Time::MAX`.
+            let urgent_from = self.urgent_from(id);
+            if urgent_from > now && urgent_from < self.end {
+                self.schedule(urgent_from, Event::Urgent(id, generation));
             }
             let s = w.size_index();
             self.looking_by_since[s].push_back((w.since, id));
@@ -80,7 +84,7 @@ impl Portal<'_> {
     /// A policy's choice books: the earliest bookable day and band with room.
     pub(super) fn book(&mut self, id: PartyId, service: usize, now: Time) {
         let size = self.parties[id as usize].attributes.size;
-        let urgent = self.config.allocation.reserve.is_some() && now >= self.urgent_from(id);
+        let urgent = self.is_urgent(id, now);
         let Some((day, band)) = self.calendars[service].earliest_fit(self.min_bookable_day(now), size, urgent) else {
             debug_assert!(false, "policy named party {id} of size {size} with no room");
             return;
