@@ -104,25 +104,22 @@ fn a_changing_capacity_plan_matches_the_bulk_service_recursion() {
             })
             .collect();
 
-        let served: Vec<f64> = parties
-            .iter()
-            .filter(|(_, id)| hand[id].0 < days)
-            .map(|&(t, id)| (hand[&id].0 as i64 * DAY + hand[&id].1 - t) as f64 / DAY as f64)
-            .collect();
-        let expected = served.iter().sum::<f64>() / served.len() as f64;
+        let (expected, served) = support::hand_mean_lead(&parties, |id| {
+            (hand[&id].0 < days).then(|| hand[&id].0 as i64 * DAY + hand[&id].1)
+        });
         let summary = summarize(&run);
         let simulated = summary.lead_days_mean.expect("parties were served");
         eprintln!(
             "planned capacity, seed {seed}: {} parties, {} served, longest queue {longest}; lead_days_mean expected {expected:.5}, simulated {simulated:.5}",
             parties.len(),
-            served.len()
+            served
         );
         // As for the constant plan (known_results): the model differs from the hand queue
         // only through check latency (a party books about a second after arriving), which
         // can move a party that arrives in the last seconds of a day, ~0.04 parties a run,
         // each by 1/n of a day in the mean. 0.01 day allows ~25 such parties; one party
         // given a wrong day everywhere would shift the mean by a whole day.
-        assert_eq!(summary.served as usize, served.len(), "served parties");
+        assert_eq!(summary.served as usize, served, "served parties");
         assert!((simulated - expected).abs() < 0.01, "lead_days_mean {simulated} vs hand queue {expected}");
     }
 }

@@ -77,18 +77,15 @@ fn instant_booking_matches_the_bulk_service_queue() {
         assert!(longest > 0, "a backlog forms");
 
         // Expected mean lead time over the parties served within the run.
-        let served: Vec<f64> = parties
-            .iter()
-            .filter(|(_, id)| hand_day[id] < days)
-            .map(|&(t, id)| (hand_day[&id] as i64 * DAY + BAND_START - t) as f64 / DAY as f64)
-            .collect();
-        let expected = served.iter().sum::<f64>() / served.len() as f64;
+        let (expected, served) = support::hand_mean_lead(&parties, |id| {
+            (hand_day[&id] < days).then(|| hand_day[&id] as i64 * DAY + BAND_START)
+        });
         let summary = summarize(&run);
         let simulated = summary.lead_days_mean.expect("parties were served");
         eprintln!(
             "instant booking, seed {seed}: {} parties, {} served; lead_days_mean expected {expected:.5}, simulated {simulated:.5}",
             parties.len(),
-            served.len()
+            served
         );
         // The model differs from the hand queue only through check latency: a party books
         // about a second (exponential, mean 1 s) after arriving, so (i) one arriving in the
@@ -99,7 +96,7 @@ fn instant_booking_matches_the_bulk_service_queue() {
         // ~ 0.0004 day. A tolerance of 0.01 day allows ~25 such parties: far more than
         // latency can produce, far less than any real allocation error (a party given a
         // day too late everywhere shifts the mean by 1 day).
-        assert_eq!(summary.served as usize, served.len(), "served parties");
+        assert_eq!(summary.served as usize, served, "served parties");
         assert!((simulated - expected).abs() < 0.01, "lead_days_mean {simulated} vs hand queue {expected}");
 
         // Party by party: the same appointment days for the parties arriving at each

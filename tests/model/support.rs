@@ -105,3 +105,12 @@ pub fn check_backlog_recursion(
     }
     longest
 }
+
+/// The mean lead time, in days, of the parties a hand queue serves within the run, and
+/// how many it serves: `appointment(id)` is the start of party `id`'s appointment, `None`
+/// when it falls past the end of the run.
+pub fn hand_mean_lead(parties: &[(i64, usize)], appointment: impl Fn(usize) -> Option<i64>) -> (f64, usize) {
+    let leads: Vec<f64> =
+        parties.iter().filter_map(|&(t, id)| appointment(id).map(|a| (a - t) as f64 / DAY as f64)).collect();
+    (leads.iter().sum::<f64>() / leads.len() as f64, leads.len())
+}
