@@ -25,6 +25,27 @@ pub enum Slot {
     NoShow,
 }
 
+/// A [`Slot`] in one word, as the calendar keeps it: the holding booking's id, or one of
+/// the four values at the top of the range (booking ids stay below 2^28).
+type PackedSlot = u32;
+const FREE_NEVER: PackedSlot = u32::MAX;
+const FREE_AGAIN: PackedSlot = u32::MAX - 1;
+const ATTENDED: PackedSlot = u32::MAX - 2;
+const NO_SHOW: PackedSlot = u32::MAX - 3;
+
+/// Bytes a calendar keeps per place (for memory estimates).
+pub const SLOT_BYTES: usize = std::mem::size_of::<PackedSlot>();
+
+fn unpack(s: PackedSlot) -> Slot {
+    match s {
+        FREE_NEVER => Slot::Free { ever_booked: false },
+        FREE_AGAIN => Slot::Free { ever_booked: true },
+        ATTENDED => Slot::Attended,
+        NO_SHOW => Slot::NoShow,
+        b => Slot::Held(b),
+    }
+}
+
 /// Where a booking sits: a day, a band and the slots it holds in that band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placement {
@@ -249,7 +270,7 @@ pub struct Calendar {
     released: Vec<bool>,
     released_at: Vec<Option<Time>>,
     filled_at: Vec<Option<Time>>,
-    slots: Vec<Slot>,
+    slots: Vec<PackedSlot>,
     /// Free places per day, all bands.
     day_free: Vec<u32>,
     /// The room an ordinary party can book, per day.
@@ -310,7 +331,7 @@ impl Calendar {
             released: vec![false; days],
             released_at: vec![None; days],
             filled_at: vec![None; days],
-            slots: vec![Slot::Free { ever_booked: false }; base],
+            slots: vec![FREE_NEVER; base],
             day_free,
             index: RoomIndex::new(days),
             urgent_index: reserved.then(|| RoomIndex::new(days)),
@@ -382,7 +403,7 @@ impl Calendar {
 
     /// The state of place `i` of `band` on `day`.
     pub fn slot(&self, day: usize, band: usize, i: usize) -> Slot {
-        self.slots[self.cells[self.cell_index(day, band)].base + i]
+        unpack(self.slots[self.cells[self.cell_index(day, band)].base + i])
     }
 
     /// Stops `band` of `day` being bookable (its appointments have started).
@@ -493,9 +514,9 @@ impl Calendar {
         let mut reused = 0;
         let mut i = cell.first_free as usize;
         while (placement.len as u32) < size && i < limit {
-            if let Slot::Free { ever_booked } = slots[i] {
-                reused += u32::from(ever_booked);
-                slots[i] = Slot::Held(booking);
+            if slots[i] >= FREE_AGAIN {
+                reused += u32::from(slots[i] == FREE_AGAIN);
+                slots[i] = booking;
                 placement.slots[placement.len as usize] = i as u32;
                 placement.len += 1;
             }
@@ -537,7 +558,7 @@ impl Calendar {
         let c = self.cell_index(p.day as usize, p.band as usize);
         let cell = &mut self.cells[c];
         for &i in p.slots() {
-            self.slots[cell.base + i as usize] = Slot::Free { ever_booked: true };
+            self.slots[cell.base + i as usize] = FREE_AGAIN;
             cell.first_free = cell.first_free.min(i);
             cell.held_room += u32::from(i >= cell.held_from);
         }
@@ -583,7 +604,7 @@ impl Calendar {
     pub fn settle(&mut self, p: &Placement, attended: bool) {
         let base = self.cells[self.cell_index(p.day as usize, p.band as usize)].base;
         for &i in p.slots() {
-            self.slots[base + i as usize] = if attended { Slot::Attended } else { Slot::NoShow };
+            self.slots[base + i as usize] = if attended { ATTENDED } else { NO_SHOW };
         }
     }
 
@@ -617,13 +638,13 @@ impl Calendar {
         }
         for cell in self.day_cells(day) {
             let (mut attended, mut noshow, mut freed, mut unbooked, mut held) = (0u64, 0u64, 0u64, 0u64, 0u64);
-            for s in &self.slots[cell.base..cell.base + cell.places as usize] {
+            for &s in &self.slots[cell.base..cell.base + cell.places as usize] {
                 match s {
-                    Slot::Free { ever_booked: false } => unbooked += 1,
-                    Slot::Free { ever_booked: true } => freed += 1,
-                    Slot::Held(_) => held += 1,
-                    Slot::Attended => attended += 1,
-                    Slot::NoShow => noshow += 1,
+                    FREE_NEVER => unbooked += 1,
+                    FREE_AGAIN => freed += 1,
+                    ATTENDED => attended += 1,
+                    NO_SHOW => noshow += 1,
+                    _ => held += 1,
                 }
             }
             let slots = u64::from(cell.slots);

@@ -137,25 +137,25 @@ pub fn parties_frame(run: &RunRecord) -> PolarsResult<DataFrame> {
         |f: &dyn Fn(&crate::model::Party) -> Option<i64>| p.iter().map(|x| f(x).map(to_days)).collect::<Vec<_>>();
     let cols = vec![
         Column::new("id".into(), (0..p.len() as u32).collect::<Vec<_>>()),
-        Column::new("kind".into(), p.iter().map(|x| x.kind.name()).collect::<Vec<_>>()),
-        Column::new("index".into(), p.iter().map(|x| x.index).collect::<Vec<_>>()),
-        Column::new("counted".into(), p.iter().map(|x| x.counted).collect::<Vec<_>>()),
-        Column::new("bot".into(), p.iter().map(|x| x.attributes.bot).collect::<Vec<_>>()),
-        Column::new("size".into(), p.iter().map(|x| x.attributes.size).collect::<Vec<_>>()),
-        Column::new("arrival_day".into(), days(&|x| Some(x.arrival))),
-        Column::new("need_by_day".into(), days(&|x| Some(x.attributes.need_by))),
-        Column::new("bookings".into(), p.iter().map(|x| x.bookings).collect::<Vec<_>>()),
-        Column::new("auto_cancels".into(), p.iter().map(|x| x.auto_cancels).collect::<Vec<_>>()),
-        Column::new("voluntary_cancels".into(), p.iter().map(|x| x.voluntary_cancels).collect::<Vec<_>>()),
-        Column::new("no_shows".into(), p.iter().map(|x| x.no_shows).collect::<Vec<_>>()),
-        Column::new("doc_failures".into(), p.iter().map(|x| x.doc_failures).collect::<Vec<_>>()),
-        Column::new("first_booked_day".into(), days(&|x| x.first_booked)),
-        Column::new("served_day".into(), days(&|x| x.served)),
-        Column::new("ready_day".into(), days(&|x| x.ready)),
-        Column::new("pickup_booked_day".into(), days(&|x| x.pickup_booked)),
-        Column::new("completed_day".into(), days(&|x| x.completed)),
-        Column::new("outcome".into(), p.iter().map(|x| x.outcome.name()).collect::<Vec<_>>()),
-        Column::new("outcome_day".into(), days(&|x| Some(x.outcome_at))),
+        Column::new("kind".into(), p.iter().map(|x| x.kind().name()).collect::<Vec<_>>()),
+        Column::new("index".into(), p.iter().map(|x| x.index()).collect::<Vec<_>>()),
+        Column::new("counted".into(), p.iter().map(|x| x.counted()).collect::<Vec<_>>()),
+        Column::new("bot".into(), p.iter().map(|x| x.bot()).collect::<Vec<_>>()),
+        Column::new("size".into(), p.iter().map(|x| x.size()).collect::<Vec<_>>()),
+        Column::new("arrival_day".into(), days(&|x| Some(x.arrival()))),
+        Column::new("need_by_day".into(), days(&|x| Some(x.need_by()))),
+        Column::new("bookings".into(), p.iter().map(|x| x.bookings()).collect::<Vec<_>>()),
+        Column::new("auto_cancels".into(), p.iter().map(|x| x.auto_cancels()).collect::<Vec<_>>()),
+        Column::new("voluntary_cancels".into(), p.iter().map(|x| x.voluntary_cancels()).collect::<Vec<_>>()),
+        Column::new("no_shows".into(), p.iter().map(|x| x.no_shows()).collect::<Vec<_>>()),
+        Column::new("doc_failures".into(), p.iter().map(|x| x.doc_failures()).collect::<Vec<_>>()),
+        Column::new("first_booked_day".into(), days(&|x| x.first_booked())),
+        Column::new("served_day".into(), days(&|x| x.served())),
+        Column::new("ready_day".into(), days(&|x| x.ready())),
+        Column::new("pickup_booked_day".into(), days(&|x| x.pickup_booked())),
+        Column::new("completed_day".into(), days(&|x| x.completed())),
+        Column::new("outcome".into(), p.iter().map(|x| x.outcome().name()).collect::<Vec<_>>()),
+        Column::new("outcome_day".into(), days(&|x| Some(x.outcome_at()))),
     ];
     DataFrame::new(p.len(), cols)
 }
@@ -171,26 +171,26 @@ pub fn bookings_frame(run: &RunRecord, start_day: i64) -> PolarsResult<DataFrame
         |f: &dyn Fn(&crate::model::Booking) -> Option<i64>| b.iter().map(|x| f(x).map(to_days)).collect::<Vec<_>>();
     let cols = vec![
         Column::new("booking".into(), (0..b.len() as u32).collect::<Vec<_>>()),
-        Column::new("party".into(), b.iter().map(|x| x.party).collect::<Vec<_>>()),
-        Column::new("service".into(), b.iter().map(|x| u32::from(x.service)).collect::<Vec<_>>()),
+        Column::new("party".into(), b.iter().map(|x| x.party()).collect::<Vec<_>>()),
+        Column::new("service".into(), b.iter().map(|x| u32::from(x.service())).collect::<Vec<_>>()),
         Column::new(
             "date".into(),
-            b.iter().map(|x| civil_from_days(start_day + i64::from(x.placement.day))).collect::<Vec<_>>(),
+            b.iter().map(|x| civil_from_days(start_day + i64::from(x.placement().day))).collect::<Vec<_>>(),
         ),
-        Column::new("band".into(), b.iter().map(|x| u32::from(x.placement.band)).collect::<Vec<_>>()),
+        Column::new("band".into(), b.iter().map(|x| u32::from(x.placement().band)).collect::<Vec<_>>()),
         Column::new(
             "slots".into(),
             b.iter()
-                .map(|x| x.placement.slots().iter().map(u32::to_string).collect::<Vec<_>>().join(" "))
+                .map(|x| x.placement().slots().iter().map(u32::to_string).collect::<Vec<_>>().join(" "))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
             "source".into(),
             b.iter()
                 .map(|x| {
-                    if x.legacy {
+                    if x.legacy() {
                         "legacy"
-                    } else if x.preexisting {
+                    } else if x.preexisting() {
                         "preexisting"
                     } else {
                         "portal"
@@ -198,13 +198,13 @@ pub fn bookings_frame(run: &RunRecord, start_day: i64) -> PolarsResult<DataFrame
                 })
                 .collect::<Vec<_>>(),
         ),
-        Column::new("made_day".into(), days(&|x| Some(x.made_at))),
-        Column::new("appointment_day".into(), days(&|x| Some(x.appointment))),
-        Column::new("email_day".into(), days(&|x| x.email_at)),
-        Column::new("deadline_day".into(), days(&|x| x.deadline)),
-        Column::new("confirmed_day".into(), days(&|x| x.confirmed_at)),
-        Column::new("end".into(), b.iter().map(|x| x.end.map_or("held", |e| e.1.name())).collect::<Vec<_>>()),
-        Column::new("end_day".into(), days(&|x| x.end.map(|e| e.0))),
+        Column::new("made_day".into(), days(&|x| Some(x.made_at()))),
+        Column::new("appointment_day".into(), days(&|x| Some(x.appointment()))),
+        Column::new("email_day".into(), days(&|x| x.email_at())),
+        Column::new("deadline_day".into(), days(&|x| x.deadline())),
+        Column::new("confirmed_day".into(), days(&|x| x.confirmed_at())),
+        Column::new("end".into(), b.iter().map(|x| x.end().map_or("held", |e| e.1.name())).collect::<Vec<_>>()),
+        Column::new("end_day".into(), days(&|x| x.end().map(|e| e.0))),
     ];
     DataFrame::new(b.len(), cols)
 }

@@ -14,9 +14,9 @@
 //! BENCHMARKS.md compares the estimate with the measured peak.
 
 use crate::engine::{DAY, Time};
-use crate::model::calendar::{CELL_BYTES, MAX_PARTY};
+use crate::model::calendar::{CELL_BYTES, MAX_PARTY, SLOT_BYTES};
 use crate::model::party::PartyId;
-use crate::model::{Booking, DailyRow, DayRecord, DayTally, ModelConfig, Party, Slot};
+use crate::model::{Booking, DailyRow, DayRecord, DayTally, ModelConfig, Party};
 
 use super::{CHUNK, Plan};
 
@@ -123,7 +123,7 @@ pub fn replication(config: &ModelConfig) -> ReplicationSize {
     let bytes = parties * per_party
         + bookings * per_booking
         + arrivals * per_arrival
-        + slots * size(std::mem::size_of::<Slot>())
+        + slots * size(SLOT_BYTES)
         + days * per_day
         + cells * per_cell
         + buckets;
@@ -216,7 +216,7 @@ mod tests {
         let wide = replication(&config(
             "[demand]\narrivals_per_day = 10.0\n[[service]]\nname = \"p\"\nbands = [{ start = \"09:00\", slots = 100000 }]\n",
         ));
-        assert!(wide.bytes > small.bytes + wide.slots * std::mem::size_of::<Slot>() as f64 * 0.99, "{wide:?}");
+        assert!(wide.bytes > small.bytes + wide.slots * SLOT_BYTES as f64 * 0.99, "{wide:?}");
         let scenario = Scenario::from_toml_str("name = \"m\"\n[demand]\narrivals_per_day = 100.0\n").unwrap();
         let plan = Plan::new(&scenario, None, 1, 100).unwrap();
         let (one, four) = (sweep(&plan, 100, 1), sweep(&plan, 100, 4));

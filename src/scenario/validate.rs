@@ -122,7 +122,7 @@ impl Scenario {
         if self.name.trim().is_empty() {
             return Err(fail("name", "\"\"", "a non-empty name"));
         }
-        date("start", &self.start.0)?;
+        let start = date("start", &self.start.0)?;
         if self.days == 0 || self.days > 20 * 366 {
             return Err(fail("days", self.days, "a whole number of days from 1 to 7320"));
         }
@@ -294,6 +294,9 @@ impl Scenario {
                 "min ≤ max",
             ));
         }
+        if b.processing_days.max > 10 * 366 {
+            return Err(fail("behaviour.processing_days", format!("max {}", b.processing_days.max), "at most 3660 days"));
+        }
 
         // Confirmation.
         let c = &self.confirmation;
@@ -349,6 +352,12 @@ impl Scenario {
                 format!("\"{}\"", l.received_until.0),
                 &format!("a date on or after legacy.received_from (\"{}\")", l.received_from.0),
             ));
+        }
+        // Records keep instants in 32 bits (68 years): receipts stay within 20 years of the start.
+        for (field, day) in [("legacy.received_from", from), ("legacy.received_until", until)] {
+            if (day - start).abs() > 20 * 366 {
+                return Err(fail(field, format!("\"{}\"", if day == from { &l.received_from.0 } else { &l.received_until.0 }), "a date within 20 years (7320 days) of start"));
+            }
         }
         if l.requests > 10_000_000 {
             return Err(fail("legacy.requests", l.requests, "at most 10000000"));

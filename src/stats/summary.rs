@@ -202,35 +202,35 @@ pub fn summarize(run: &RunRecord) -> Summary {
     const BOT: u8 = 2;
     let mut flags = Vec::with_capacity(run.parties.len());
     for p in &run.parties {
-        flags.push(if p.counted { COUNTED | if p.attributes.bot { BOT } else { 0 } } else { 0 });
-        if p.kind == PartyKind::Legacy && p.served.is_some() {
+        flags.push(if p.counted() { COUNTED | if p.bot() { BOT } else { 0 } } else { 0 });
+        if p.kind() == PartyKind::Legacy && p.served().is_some() {
             legacy_served += 1;
         }
-        if !p.counted {
+        if !p.counted() {
             continue;
         }
         arrived += 1;
-        let book_days = p.first_booked.map(|s| to_days(s - p.arrival));
-        if let Some(s) = p.served {
-            let days = to_days(s - p.arrival);
+        let book_days = p.first_booked().map(|s| to_days(s - p.arrival()));
+        if let Some(s) = p.served() {
+            let days = to_days(s - p.arrival());
             lead.push(days);
-            let by_size = &mut lead_by_size[(p.attributes.size.clamp(1, MAX_PARTY) - 1) as usize];
+            let by_size = &mut lead_by_size[(p.size().clamp(1, MAX_PARTY) - 1) as usize];
             by_size.0 += days;
             by_size.1 += 1;
-            missed += u64::from(s > p.attributes.need_by);
+            missed += u64::from(s > p.need_by());
             served_book.extend(book_days);
         }
         if let Some(d) = book_days {
             booked += 1;
             book.push(d);
-            if p.attributes.bot { &mut book_bots } else { &mut book_people }.push(d);
+            if p.bot() { &mut book_bots } else { &mut book_people }.push(d);
         }
-        if let Some(c) = p.completed {
+        if let Some(c) = p.completed() {
             completed += 1;
-            journey.push(to_days(c - p.arrival));
+            journey.push(to_days(c - p.arrival()));
         }
-        abandoned += u64::from(p.outcome == crate::model::Outcome::Abandoned);
-        waiting_at_end += u64::from(p.outcome == crate::model::Outcome::Waiting && p.served.is_none());
+        abandoned += u64::from(p.outcome() == crate::model::Outcome::Abandoned);
+        waiting_at_end += u64::from(p.outcome() == crate::model::Outcome::Waiting && p.served().is_none());
     }
     // Means first: selection reorders the data.
     let (lead_mean, book_mean_all, journey_mean) = (mean(&lead), mean(&book), mean(&journey));
@@ -257,16 +257,16 @@ pub fn summarize(run: &RunRecord) -> Summary {
     let mut voluntary = 0;
     let (mut first_bookings, mut bot_bookings) = (0u64, 0u64);
     for b in &run.bookings {
-        let party = flags[b.party as usize];
+        let party = flags[b.party() as usize];
         if party & COUNTED == 0 {
             continue;
         }
-        match b.end {
+        match b.end() {
             Some((_, BookingEnd::AutoCancelled)) => auto_cancelled += 1,
             Some((_, BookingEnd::Cancelled)) => voluntary += 1,
             _ => {}
         }
-        if b.service == 0 {
+        if b.service() == 0 {
             first_bookings += 1;
             bot_bookings += u64::from(party & BOT != 0);
         }

@@ -6,7 +6,7 @@ use crate::engine::{Purpose, Time};
 
 use super::Portal;
 use super::lifecycle::Grant;
-use crate::model::party::{Outcome, PartyKind, Stage};
+use crate::model::party::{PartyKind, Stage};
 
 impl Portal<'_> {
     pub(super) fn set_up_legacy(&mut self) {
@@ -17,8 +17,7 @@ impl Portal<'_> {
         receipts.sort_unstable();
         for (i, &t) in receipts.iter().enumerate() {
             let id = self.add_party(PartyKind::Legacy, i as u32, t, false);
-            self.parties[id as usize].stage = Stage::LegacyQueue;
-            self.parties[id as usize].outcome = Outcome::Queued;
+            self.parties[id as usize].enter(Stage::LegacyQueue, t);
             self.legacy_queue.push_back(id);
         }
     }
@@ -34,7 +33,7 @@ impl Portal<'_> {
         let n = p.bookings as usize;
         for i in 0..n {
             let id = self.add_party(PartyKind::Preexisting, i as u32, 0, false);
-            let size = self.parties[id as usize].attributes.size;
+            let size = self.parties[id as usize].size();
             let target = open_days[i * open_days.len() / n];
             let spot = (target..cal_days).find_map(|d| self.calendars[0].band_with_room(d, size).map(|b| (d, b)));
             match spot {
@@ -52,14 +51,14 @@ impl Portal<'_> {
     pub(super) fn assign_legacy(&mut self, day: usize, now: Time) {
         let mut quota = self.config.legacy.quota_per_day;
         while let Some(&id) = self.legacy_queue.front() {
-            let size = self.parties[id as usize].attributes.size;
+            let size = self.parties[id as usize].size();
             if size > quota {
                 break;
             }
             let Some(band) = self.calendars[0].band_with_room(day, size) else { break };
             self.legacy_queue.pop_front();
             quota -= size;
-            self.legacy_order.push(self.parties[id as usize].index);
+            self.legacy_order.push(self.parties[id as usize].index());
             let confirm = self.config.legacy.needs_confirmation;
             self.make_booking(id, 0, day, band, now, Grant::Legacy { confirm });
             if self.legacy_queue.is_empty() {

@@ -7,7 +7,7 @@ use crate::engine::{DAY, Purpose, Time};
 
 use super::{Event, Portal};
 use crate::model::calendar::BookingId;
-use crate::model::party::{Booking, BookingEnd, Fate, Outcome, PartyId, PartyKind, Stage};
+use crate::model::party::{Booking, BookingEnd, Fate, NewBooking, Outcome, PartyId, PartyKind, Stage};
 
 /// How a booking arises: from the allocation policy (the party urgent or not), from the
 /// legacy queue (confirmed by e-mail or not), or from the old portal.
@@ -30,7 +30,7 @@ impl Portal<'_> {
         grant: Grant,
     ) {
         let b = self.bookings.len() as BookingId;
-        let size = self.parties[id as usize].attributes.size;
+        let size = self.parties[id as usize].size();
         let (legacy, no_confirmation, urgent) = match grant {
             Grant::Portal { urgent } => (false, false, urgent),
             Grant::Legacy { confirm } => (true, !confirm, false),
@@ -40,9 +40,10 @@ impl Portal<'_> {
         // Only the old-portal appointment itself is pre-existing. A pre-existing party that
         // found no room at set-up looks on the portal (stage `Looking`), and what it books
         // there is a portal booking, not a pre-existing one (found by tests/model).
-        let preexisting = self.parties[id as usize].kind == PartyKind::Preexisting
-            && self.parties[id as usize].bookings == 0
-            && !matches!(self.parties[id as usize].stage, Stage::Looking(_));
+        let preexisting = {
+            let p = &self.parties[id as usize];
+            p.kind() == PartyKind::Preexisting && p.bookings() == 0 && !matches!(p.stage(), Stage::Looking(_))
+        };
         if service == 0 {
             self.today.booked += 1;
             if self.counted_day(day) {
@@ -52,19 +53,11 @@ impl Portal<'_> {
         let appointment = day_start(day as i64) + self.config.services[service].bands_on(day)[band].start;
         let behaviour = &self.config.behaviour;
         let party = &mut self.parties[id as usize];
-        let bot = party.attributes.bot;
+        let bot = party.bot();
+        let k = party.count_booking(service, now);
+        party.enter(Stage::Holding(b), now);
         // The fate of this party's k-th booking; each part is drawn only if it matters.
-        let fate = Fate::new(self.streams.key_of(Purpose::PartyBehaviour, party.tag(), u64::from(party.bookings)));
-        party.bookings += 1;
-        party.stage = Stage::Holding(b);
-        party.outcome = Outcome::Holding;
-        party.outcome_at = now;
-        if service == 0 && party.first_booked.is_none() {
-            party.first_booked = Some(now);
-        }
-        if service != 0 && party.pickup_booked.is_none() {
-            party.pickup_booked = Some(now);
-        }
+        let fate = Fate::new(self.streams.key_of(Purpose::PartyBehaviour, party.tag(), u64::from(k)));
 
         // Confirmation: e-mail at 00:00 lead days ahead (or now, if later); deadline five
         // days on, never after 00:00 of the appointment day. A booking made on the day
@@ -110,20 +103,19 @@ impl Portal<'_> {
         {
             end = (t, BookingEnd::AutoCancelled);
         }
-        self.bookings.push(Booking {
+        self.bookings.push(Booking::new(NewBooking {
             party: id,
             service: service as u8,
             placement,
-            made_at: now,
-            appointment,
+            fate,
             legacy,
             preexisting,
+            made_at: now,
+            appointment,
             email_at,
             deadline,
             confirmed_at,
-            end: None,
-            fate,
-        });
+        }));
         self.dirty[service] = true;
         // An appointment kept to the end is met by its band's `Appointments` event.
         if end.1 != BookingEnd::Attended && end.0 < self.end {
@@ -133,7 +125,7 @@ impl Portal<'_> {
 
     pub(super) fn free_booking(&mut self, b: BookingId) {
         let booking = &self.bookings[b as usize];
-        let (service, placement) = (booking.service as usize, booking.placement);
+        let (service, placement) = (booking.service() as usize, booking.placement());
         self.calendars[service].free(&placement);
         if service == 0 {
             self.today.freed += u64::from(placement.len);
@@ -142,9 +134,10 @@ impl Portal<'_> {
     }
 
     pub(super) fn end_booking(&mut self, b: BookingId, end: BookingEnd, now: Time) {
-        self.bookings[b as usize].end = Some((now, end));
+        self.bookings[b as usize].set_end(now, end);
         let booking = &self.bookings[b as usize];
-        let (id, service, fate, placement) = (booking.party, booking.service as usize, booking.fate, booking.placement);
+        let (id, service, fate, placement) =
+            (booking.party(), booking.service() as usize, booking.fate(), booking.placement());
         let behaviour = &self.config.behaviour;
         match end {
             BookingEnd::AutoCancelled | BookingEnd::NoShow => {
@@ -152,48 +145,37 @@ impl Portal<'_> {
             }
             BookingEnd::Cancelled | BookingEnd::Detected => {
                 self.free_booking(b);
-                let p = &mut self.parties[id as usize];
-                p.stage = Stage::Done;
-                p.outcome_at = now;
-                if end == BookingEnd::Cancelled {
-                    p.voluntary_cancels += 1;
-                    p.outcome = Outcome::Cancelled;
-                } else {
-                    p.outcome = Outcome::Detected;
-                }
+                let outcome = if end == BookingEnd::Cancelled { Outcome::Cancelled } else { Outcome::Detected };
+                self.parties[id as usize].end(outcome, now);
             }
             BookingEnd::Attended if !fate.shows(behaviour.show_prob) => {
                 let rebooks = fate.rebooks(behaviour.rebook_prob);
-                self.bookings[b as usize].end = Some((now, BookingEnd::NoShow));
+                self.bookings[b as usize].set_end(now, BookingEnd::NoShow);
                 self.calendars[service].settle(&placement, false);
-                self.parties[id as usize].no_shows += 1;
+                self.parties[id as usize].count_no_show();
                 self.retry_or_lose(id, service, rebooks, now);
             }
             BookingEnd::Attended => {
                 self.calendars[service].settle(&placement, true);
                 if service == 0 && !fate.docs_ok(behaviour.docs_ok_prob) {
-                    self.parties[id as usize].doc_failures += 1;
+                    self.parties[id as usize].count_doc_failure();
                     self.start_looking(id, 0, now);
                 } else if service == 0 && self.config.pickup.is_some() {
                     let ready = now + i64::from(fate.processing_days(behaviour.processing_days)) * DAY;
                     let p = &mut self.parties[id as usize];
-                    p.served = Some(now);
-                    p.ready = Some(ready);
-                    p.stage = Stage::Processing;
-                    p.outcome = Outcome::Processing;
-                    p.outcome_at = now;
+                    p.set_served(now);
+                    p.set_ready(ready);
+                    p.enter(Stage::Processing, now);
                     if ready < self.end {
                         self.schedule(ready, Event::Ready(id));
                     }
                 } else {
                     let p = &mut self.parties[id as usize];
                     if service == 0 {
-                        p.served = Some(now);
+                        p.set_served(now);
                     }
-                    p.stage = Stage::Done;
-                    p.completed = Some(now);
-                    p.outcome = Outcome::Completed;
-                    p.outcome_at = now;
+                    p.set_completed(now);
+                    p.end(Outcome::Completed, now);
                 }
             }
         }
@@ -203,27 +185,24 @@ impl Portal<'_> {
         if rebooks {
             self.start_looking(id, service, now);
         } else {
-            let p = &mut self.parties[id as usize];
-            p.stage = Stage::Done;
-            p.outcome = Outcome::Lost;
-            p.outcome_at = now;
+            self.parties[id as usize].end(Outcome::Lost, now);
         }
     }
 
     pub(super) fn auto_cancel(&mut self, b: BookingId, now: Time) {
-        self.bookings[b as usize].end = Some((now, BookingEnd::AutoCancelled));
+        self.bookings[b as usize].set_end(now, BookingEnd::AutoCancelled);
         self.free_booking(b);
         let booking = &self.bookings[b as usize];
-        let (id, service) = (booking.party, booking.service as usize);
-        let rebooks = booking.fate.rebooks(self.config.behaviour.rebook_prob);
-        self.parties[id as usize].auto_cancels += 1;
+        let (id, service) = (booking.party(), booking.service() as usize);
+        let rebooks = booking.fate().rebooks(self.config.behaviour.rebook_prob);
+        self.parties[id as usize].count_auto_cancel();
         // A legacy party loses its turn and looks on the portal like a new party.
         self.retry_or_lose(id, service, rebooks, now);
     }
 
     pub(super) fn passport_ready(&mut self, id: PartyId, now: Time) {
         if let Some(pickup) = self.config.pickup
-            && self.parties[id as usize].stage == Stage::Processing
+            && self.parties[id as usize].stage() == Stage::Processing
         {
             self.start_looking(id, pickup, now);
         }

@@ -6,7 +6,7 @@ use crate::engine::time::{day_of, day_start};
 
 use super::lifecycle::Grant;
 use super::{Event, Portal};
-use crate::model::party::{Outcome, PartyId, Stage};
+use crate::model::party::{PartyId, Stage};
 use crate::model::policy::Waiter;
 
 impl Portal<'_> {
@@ -14,11 +14,11 @@ impl Portal<'_> {
         let p = &self.parties[id as usize];
         Waiter {
             id,
-            size: p.attributes.size,
-            bot: p.attributes.bot,
-            watcher: p.attributes.watcher,
-            need_by: p.attributes.need_by,
-            since: p.since,
+            size: p.size(),
+            bot: p.bot(),
+            watcher: p.watcher(),
+            need_by: p.need_by(),
+            since: p.since(),
             urgent: self.is_urgent(id, self.now()),
         }
     }
@@ -33,20 +33,16 @@ impl Portal<'_> {
     /// another service).
     pub(super) fn urgent_from(&self, id: PartyId) -> Time {
         let p = &self.parties[id as usize];
-        match (self.config.allocation.reserve, p.stage) {
-            (Some(reserve), Stage::Looking(0)) => p.attributes.need_by.saturating_sub(reserve.urgent_within),
+        match self.config.allocation.reserve {
+            Some(reserve) if p.is_looking_for(0) => p.need_by().saturating_sub(reserve.urgent_within),
             _ => Time::MAX,
         }
     }
 
     pub(super) fn start_looking(&mut self, id: PartyId, service: usize, now: Time) {
         let p = &mut self.parties[id as usize];
-        p.stage = Stage::Looking(service as u8);
-        p.outcome = Outcome::Waiting;
-        p.outcome_at = now;
-        p.since = now;
-        p.patience_generation += 1;
-        let (generation, patience) = (p.patience_generation, p.attributes.patience);
+        let generation = p.start_looking(service as u8, now);
+        let patience = p.patience();
         let w = self.waiter(id);
         self.policies[service].join(w);
         self.dirty[service] = true;
@@ -78,22 +74,22 @@ impl Portal<'_> {
         let w = self.waiter(id);
         self.policies[service].leave(&w);
         self.dirty[service] = true;
-        self.parties[id as usize].patience_generation += 1;
+        self.parties[id as usize].bump_generation();
     }
 
     /// A policy's choice books: the earliest bookable day and band with room.
     pub(super) fn book(&mut self, id: PartyId, service: usize, now: Time) {
-        let size = self.parties[id as usize].attributes.size;
+        let size = self.parties[id as usize].size();
         let urgent = self.is_urgent(id, now);
         let Some((day, band)) = self.calendars[service].earliest_fit(self.min_bookable_day(now), size, urgent) else {
             debug_assert!(false, "policy named party {id} of size {size} with no room");
             return;
         };
-        debug_assert_eq!(self.parties[id as usize].stage, Stage::Looking(service as u8));
+        debug_assert_eq!(self.parties[id as usize].stage(), Stage::Looking(service as u8));
         self.stop_looking(id, service);
         if service == 0 {
             let w = self.waiter(id);
-            if self.parties[id as usize].counted {
+            if self.parties[id as usize].counted() {
                 let (mut overtook, mut overtook_need) = (false, false);
                 for s in 0..w.size as usize {
                     let since = self.earliest_looking(s);
@@ -113,13 +109,13 @@ impl Portal<'_> {
     /// party is looking for the first service and has not stopped or restarted since.
     pub(super) fn give_up_applies(&self, id: PartyId, generation: u32) -> bool {
         let p = &self.parties[id as usize];
-        p.patience_generation == generation && p.stage == Stage::Looking(0)
+        p.generation() == generation && p.is_looking_for(0)
     }
 
     /// Whether `id` is still looking for the first service since `since`.
     pub(super) fn still_looking(&self, id: PartyId, since: Time) -> bool {
         let p = &self.parties[id as usize];
-        p.stage == Stage::Looking(0) && p.since == since
+        p.is_looking_for(0) && p.since() == since
     }
 
     /// When the longest-looking party of size `s + 1` started looking (the one booking now

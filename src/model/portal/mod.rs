@@ -18,7 +18,7 @@ use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 use super::calendar::{BookingId, Calendar, DayTally, Fit, MAX_PARTY, ReserveTally, Slot};
 use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
-use super::party::{Attributes, Booking, BookingEnd, Outcome, Party, PartyId, PartyKind, Stage};
+use super::party::{Attributes, Booking, BookingEnd, Outcome, Party, PartyId, PartyKind};
 use super::policy::{self, Next, Policy};
 use super::urgency::Urgency;
 
@@ -338,28 +338,7 @@ impl<'a> Portal<'a> {
         let attributes = Attributes::draw(&mut attributes_rng, self.config, arrival, may_be_bot);
         let counted = kind == PartyKind::Portal && arrival >= day_start(i64::from(self.config.demand.warmup_days));
         let id = self.parties.len() as PartyId;
-        self.parties.push(Party {
-            kind,
-            index,
-            arrival,
-            attributes,
-            counted,
-            stage: Stage::Done,
-            since: arrival,
-            patience_generation: 0,
-            bookings: 0,
-            auto_cancels: 0,
-            voluntary_cancels: 0,
-            no_shows: 0,
-            doc_failures: 0,
-            first_booked: None,
-            served: None,
-            ready: None,
-            pickup_booked: None,
-            completed: None,
-            outcome: Outcome::Waiting,
-            outcome_at: arrival,
-        });
+        self.parties.push(Party::new(kind, index, arrival, attributes, counted));
         id
     }
 
@@ -472,10 +451,7 @@ impl<'a> Portal<'a> {
             Event::GiveUp(id, generation) => {
                 if self.give_up_applies(id, generation) {
                     self.stop_looking(id, 0);
-                    let p = &mut self.parties[id as usize];
-                    p.stage = Stage::Done;
-                    p.outcome = Outcome::Abandoned;
-                    p.outcome_at = now;
+                    self.parties[id as usize].end(Outcome::Abandoned, now);
                 }
             }
             Event::Urgent(id, generation) => {
@@ -609,7 +585,7 @@ impl<'a> Portal<'a> {
             seen[b as usize / 64] = 0;
         }
         debug_assert!(held.iter().all(|&b| {
-            let p = &self.bookings[b as usize].placement;
+            let p = self.bookings[b as usize].placement();
             p.slots().iter().all(|&i| i >= p.slots[0])
         }));
         for &b in &held {
@@ -665,9 +641,7 @@ impl<'a> Portal<'a> {
         self.workspace.urgency = std::mem::take(&mut self.urgency);
         let end = self.end;
         for p in &mut self.parties {
-            if !matches!(p.stage, Stage::Done) {
-                p.outcome_at = end;
-            }
+            p.close_at(end);
         }
         let cal = &self.calendars[0];
         let calendar = (0..cal.days())
