@@ -11,5 +11,5 @@ mod urgency;
 
 pub use calendar::{Calendar, DayTally, Fit, Placement, ReserveTally, Slot};
 pub use config::ModelConfig;
-pub use party::{Booking, BookingEnd, Outcome, Party, PartyKind};
+pub use party::{Booking, BookingEnd, BookingFields, Outcome, Party, PartyFields, PartyKind};
 pub use portal::{DailyRow, DayRecord, RunRecord, Workspace, simulate, simulate_in};

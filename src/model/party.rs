@@ -253,14 +253,83 @@ pub struct Party {
     flags: u8,
 }
 
+/// A party's fields, decoded: the record's public view for whoever alters one (tests
+/// that break a record on purpose). A stage other than [`Stage::Done`] has its own
+/// outcome (waiting, holding, processing, queued); `outcome` counts only when done.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PartyFields {
+    /// Where it came from.
+    pub kind: PartyKind,
+    /// Its number within its kind.
+    pub index: u32,
+    /// What it drew at arrival.
+    pub attributes: Attributes,
+    /// Whether it counts in the portal metrics.
+    pub counted: bool,
+    /// Where it is now.
+    pub stage: Stage,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// When it last started looking.
+    pub since: Time,
+    /// When it ended (or the end of the run).
+    pub outcome_at: Time,
+    /// Arrival.
+    pub arrival: Time,
+    /// First booking of the first service.
+    pub first_booked: Option<Time>,
+    /// Served at the first service.
+    pub served: Option<Time>,
+    /// End of the journey.
+    pub completed: Option<Time>,
+    /// Passport ready.
+    pub ready: Option<Time>,
+    /// First pickup booking made.
+    pub pickup_booked: Option<Time>,
+    /// Bookings made.
+    pub bookings: u32,
+    /// Bookings auto-cancelled.
+    pub auto_cancels: u32,
+    /// Appointments missed.
+    pub no_shows: u32,
+    /// Attended without complete documents.
+    pub doc_failures: u32,
+    /// Patience generation.
+    pub patience_generation: u32,
+}
+
+impl From<PartyFields> for Party {
+    fn from(f: PartyFields) -> Self {
+        let mut p = Party::new(f.kind, f.index, f.arrival, f.attributes, f.counted);
+        p.place = match (f.stage, f.outcome) {
+            (Stage::Done, Outcome::Waiting) => Place::of(Stage::Done),
+            (Stage::Done, outcome) => Place::ended(outcome),
+            (stage, _) => Place::of(stage),
+        };
+        p.since = stamp(f.since);
+        p.outcome_at = stamp(f.outcome_at);
+        p.first_booked = stamp_opt(f.first_booked);
+        p.served = stamp_opt(f.served);
+        p.completed = stamp_opt(f.completed);
+        p.ready = stamp_opt(f.ready);
+        p.pickup_booked = stamp_opt(f.pickup_booked);
+        p.bookings = f.bookings;
+        p.auto_cancels = f.auto_cancels as u16;
+        p.no_shows = f.no_shows as u16;
+        p.doc_failures = f.doc_failures as u16;
+        p.patience_generation = f.patience_generation;
+        p
+    }
+}
+
 impl Party {
     /// A new party of `kind`, number `index` within its kind, arriving at `arrival` with
     /// `attributes`; `counted` when it counts in the portal metrics. Its journey has not
     /// started.
     pub(crate) fn new(kind: PartyKind, index: u32, arrival: Time, attributes: Attributes, counted: bool) -> Self {
-        let flags = u8::from(attributes.bot) * BOT
-            | u8::from(attributes.watcher) * WATCHER
-            | u8::from(counted) * COUNTED
+        let flags = if attributes.bot { BOT } else { 0 }
+            | if attributes.watcher { WATCHER } else { 0 }
+            | if counted { COUNTED } else { 0 }
             | (kind.tag() as u8) << KIND_SHIFT;
         Self {
             need_by: stamp(attributes.need_by),
@@ -283,6 +352,31 @@ impl Party {
             doc_failures: 0,
             size: u8::try_from(attributes.size).expect("party sizes are 1 to 5"),
             flags,
+        }
+    }
+
+    /// Every field, decoded.
+    pub fn fields(&self) -> PartyFields {
+        PartyFields {
+            kind: self.kind(),
+            index: self.index,
+            attributes: self.attributes(),
+            counted: self.counted(),
+            stage: self.stage(),
+            outcome: self.outcome(),
+            since: self.since(),
+            outcome_at: self.outcome_at(),
+            arrival: self.arrival(),
+            first_booked: self.first_booked(),
+            served: self.served(),
+            completed: self.completed(),
+            ready: self.ready(),
+            pickup_booked: self.pickup_booked(),
+            bookings: self.bookings,
+            auto_cancels: self.auto_cancels(),
+            no_shows: self.no_shows(),
+            doc_failures: self.doc_failures(),
+            patience_generation: self.patience_generation,
         }
     }
 
@@ -521,8 +615,13 @@ pub enum BookingEnd {
 
 impl BookingEnd {
     /// Every end, in a fixed order (a booking record keeps its end as a place in it).
-    pub const ALL: [BookingEnd; 5] =
-        [BookingEnd::AutoCancelled, BookingEnd::Cancelled, BookingEnd::Detected, BookingEnd::Attended, BookingEnd::NoShow];
+    pub const ALL: [BookingEnd; 5] = [
+        BookingEnd::AutoCancelled,
+        BookingEnd::Cancelled,
+        BookingEnd::Detected,
+        BookingEnd::Attended,
+        BookingEnd::NoShow,
+    ];
 
     /// Lower-case name used in tables.
     pub fn name(self) -> &'static str {
@@ -536,11 +635,11 @@ impl BookingEnd {
     }
 }
 
-/// What will happen to a booking: the key of its own short streams, one per part of its
+/// What will happen to a booking (opaque outside the model): the key of its own short streams, one per part of its
 /// fate, so that a part is drawn only when it matters (most bookings never need most
 /// parts) and a party's k-th booking has the same fate under every policy and variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Fate {
+pub struct Fate {
     key: u64,
 }
 
@@ -639,27 +738,41 @@ pub struct Booking {
 const LEGACY: u8 = 1;
 const PREEXISTING: u8 = 2;
 
-/// How a booking arises and when its appointment and confirmation are.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NewBooking {
+/// A booking's fields, decoded: the record's public view for whoever builds or alters
+/// one (the model when it books; tests that break a record on purpose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookingFields {
+    /// Who holds it.
     pub party: PartyId,
+    /// Which service.
     pub service: u8,
+    /// Where.
     pub placement: Placement,
+    /// Its fate.
     pub fate: Fate,
+    /// Given from the legacy queue rather than booked on the portal.
     pub legacy: bool,
+    /// Held from the old portal.
     pub preexisting: bool,
+    /// How and when it ended; `None` while held.
+    pub end: Option<(Time, BookingEnd)>,
+    /// When it was made.
     pub made_at: Time,
+    /// Start of the appointment.
     pub appointment: Time,
+    /// Confirmation e-mail instant, if confirmation applies.
     pub email_at: Option<Time>,
+    /// Confirmation deadline, if confirmation applies.
     pub deadline: Option<Time>,
+    /// When the party confirmed (in time), if it did.
     pub confirmed_at: Option<Time>,
 }
 
-impl Booking {
-    pub(crate) fn new(b: NewBooking) -> Self {
+impl From<BookingFields> for Booking {
+    fn from(b: BookingFields) -> Self {
         let p = b.placement;
         debug_assert!(u16::try_from(p.day).is_ok(), "calendar days fit in 16 bits");
-        Self {
+        let mut booking = Self {
             fate: b.fate,
             party: b.party,
             end_at: UNSET,
@@ -674,7 +787,31 @@ impl Booking {
             len: p.len,
             service: b.service,
             end: 0,
-            flags: u8::from(b.legacy) * LEGACY | u8::from(b.preexisting) * PREEXISTING,
+            flags: if b.legacy { LEGACY } else { 0 } | if b.preexisting { PREEXISTING } else { 0 },
+        };
+        if let Some((at, end)) = b.end {
+            booking.set_end(at, end);
+        }
+        booking
+    }
+}
+
+impl Booking {
+    /// Every field, decoded.
+    pub fn fields(&self) -> BookingFields {
+        BookingFields {
+            party: self.party,
+            service: self.service,
+            placement: self.placement(),
+            fate: self.fate,
+            legacy: self.legacy(),
+            preexisting: self.preexisting(),
+            end: self.end(),
+            made_at: self.made_at(),
+            appointment: self.appointment(),
+            email_at: self.email_at(),
+            deadline: self.deadline(),
+            confirmed_at: self.confirmed_at(),
         }
     }
 
@@ -694,7 +831,7 @@ impl Booking {
     }
 
     /// Its fate.
-    pub(crate) fn fate(&self) -> Fate {
+    pub fn fate(&self) -> Fate {
         self.fate
     }
 
@@ -759,7 +896,14 @@ mod tests {
     /// Where a party stands and how it ended survive the packing into one word.
     #[test]
     fn place_keeps_stage_and_outcome() {
-        for stage in [Stage::LegacyQueue, Stage::Looking(0), Stage::Looking(1), Stage::Holding((1 << 28) - 1), Stage::Processing, Stage::Done] {
+        for stage in [
+            Stage::LegacyQueue,
+            Stage::Looking(0),
+            Stage::Looking(1),
+            Stage::Holding((1 << 28) - 1),
+            Stage::Processing,
+            Stage::Done,
+        ] {
             assert_eq!(Place::of(stage).stage(), stage);
         }
         assert_eq!(Place::of(Stage::Looking(1)).outcome(), Outcome::Waiting);
@@ -773,9 +917,16 @@ mod tests {
     /// Instants, unset milestones and endless patience round-trip.
     #[test]
     fn stamps_round_trip() {
-        let attributes = Attributes { size: 3, need_by: 7320 * 2 * 86_400, bot: true, watcher: false, patience: Some(1 << 40) };
+        let attributes =
+            Attributes { size: 3, need_by: 7320 * 2 * 86_400, bot: true, watcher: false, patience: Some(1 << 40) };
         let p = Party::new(PartyKind::Legacy, 9, -20 * 366 * 86_400, attributes, false);
-        assert_eq!((p.kind(), p.index(), p.size(), p.bot(), p.watcher(), p.counted()), (PartyKind::Legacy, 9, 3, true, false, false));
-        assert_eq!((p.need_by(), p.arrival(), p.patience(), p.served()), (7320 * 2 * 86_400, -20 * 366 * 86_400, None, None));
+        assert_eq!(
+            (p.kind(), p.index(), p.size(), p.bot(), p.watcher(), p.counted()),
+            (PartyKind::Legacy, 9, 3, true, false, false)
+        );
+        assert_eq!(
+            (p.need_by(), p.arrival(), p.patience(), p.served()),
+            (7320 * 2 * 86_400, -20 * 366 * 86_400, None, None)
+        );
     }
 }

@@ -295,7 +295,11 @@ impl Scenario {
             ));
         }
         if b.processing_days.max > 10 * 366 {
-            return Err(fail("behaviour.processing_days", format!("max {}", b.processing_days.max), "at most 3660 days"));
+            return Err(fail(
+                "behaviour.processing_days",
+                format!("max {}", b.processing_days.max),
+                "at most 3660 days",
+            ));
         }
 
         // Confirmation.
@@ -356,7 +360,11 @@ impl Scenario {
         // Records keep instants in 32 bits (68 years): receipts stay within 20 years of the start.
         for (field, day) in [("legacy.received_from", from), ("legacy.received_until", until)] {
             if (day - start).abs() > 20 * 366 {
-                return Err(fail(field, format!("\"{}\"", if day == from { &l.received_from.0 } else { &l.received_until.0 }), "a date within 20 years (7320 days) of start"));
+                return Err(fail(
+                    field,
+                    format!("\"{}\"", if day == from { &l.received_from.0 } else { &l.received_until.0 }),
+                    "a date within 20 years (7320 days) of start",
+                ));
             }
         }
         if l.requests > 10_000_000 {

@@ -300,8 +300,8 @@ fn population(run: &RunRecord) -> Vec<Drawn> {
         .parties
         .iter()
         .map(|p| {
-            let a = p.attributes;
-            (p.kind, p.index, p.arrival, a.size, a.need_by, a.bot, a.watcher, a.patience)
+            let a = p.attributes();
+            (p.kind(), p.index(), p.arrival(), a.size, a.need_by, a.bot, a.watcher, a.patience)
         })
         .collect();
     v.sort_by_key(|d| (d.0, d.1));
@@ -314,11 +314,11 @@ fn shows(run: &RunRecord) -> BTreeMap<(PartyKind, u32, u32), bool> {
     let mut count: BTreeMap<u32, u32> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for b in &run.bookings {
-        let k = count.entry(b.party).or_default();
-        let p = &run.parties[b.party as usize];
-        match b.end {
-            Some((_, BookingEnd::Attended)) => out.insert((p.kind, p.index, *k), true),
-            Some((_, BookingEnd::NoShow)) => out.insert((p.kind, p.index, *k), false),
+        let k = count.entry(b.party()).or_default();
+        let p = &run.parties[b.party() as usize];
+        match b.end() {
+            Some((_, BookingEnd::Attended)) => out.insert((p.kind(), p.index(), *k), true),
+            Some((_, BookingEnd::NoShow)) => out.insert((p.kind(), p.index(), *k), false),
             _ => None,
         };
         *k += 1;

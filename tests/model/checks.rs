@@ -19,7 +19,7 @@ const FOREVER: i64 = i64::MAX;
 /// kind). Attended and no-show slots are used up for good; a booking still held at the end
 /// holds its slots for good as far as the run can tell.
 fn freed_at(b: &Booking) -> Option<i64> {
-    match b.end {
+    match b.end() {
         Some((t, BookingEnd::AutoCancelled | BookingEnd::Cancelled | BookingEnd::Detected)) => Some(t),
         _ => None,
     }
@@ -33,20 +33,20 @@ fn slot_hold_end(b: &Booking) -> i64 {
 /// End of the interval during which the *party* holds the booking: it stops holding it
 /// when it is freed or when the appointment takes place.
 fn party_hold_end(b: &Booking) -> i64 {
-    b.end.map_or(FOREVER, |(t, _)| t)
+    b.end().map_or(FOREVER, |(t, _)| t)
 }
 
 type SlotKey = (u8, u32, u16, u32);
 
 fn slot_key(b: &Booking, slot: u32) -> SlotKey {
-    (b.service, b.placement.day, b.placement.band, slot)
+    (b.service(), b.placement().day, b.placement().band, slot)
 }
 
 /// Booking indexes per slot, in the order the bookings were made.
 fn holders(run: &RunRecord) -> BTreeMap<SlotKey, Vec<usize>> {
     let mut map: BTreeMap<SlotKey, Vec<usize>> = BTreeMap::new();
     for (id, b) in run.bookings.iter().enumerate() {
-        for &i in b.placement.slots() {
+        for &i in b.placement().slots() {
             map.entry(slot_key(b, i)).or_default().push(id);
         }
     }
@@ -77,7 +77,7 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     for (&(_, day, band, _), &id) in last.range((0, 0, 0, 0)..(1, 0, 0, 0)) {
         let c = counts.entry((day, band)).or_default();
         c.touched += 1;
-        match run.bookings[id].end {
+        match run.bookings[id].end() {
             None => c.held += 1,
             Some((_, BookingEnd::Attended)) => c.used += 1,
             Some((_, BookingEnd::NoShow)) => c.noshow += 1,
@@ -144,7 +144,7 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
                     let key = (s as u8, day as u32, band as u16, i);
                     let expect = match last.get(&key) {
                         None => Slot::Free { ever_booked: false },
-                        Some(&id) => match run.bookings[id].end {
+                        Some(&id) => match run.bookings[id].end() {
                             None => Slot::Held(id as u32),
                             Some((_, BookingEnd::Attended)) => Slot::Attended,
                             Some((_, BookingEnd::NoShow)) => Slot::NoShow,
@@ -168,10 +168,10 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     }
     let mut booked = vec![0u64; config.days as usize];
     let mut freed = vec![0u64; config.days as usize];
-    for b in run.bookings.iter().filter(|b| b.service == 0) {
-        booked[day_of(b.made_at) as usize] += 1;
+    for b in run.bookings.iter().filter(|b| b.service() == 0) {
+        booked[day_of(b.made_at()) as usize] += 1;
         if let Some(t) = freed_at(b) {
-            freed[day_of(t) as usize] += u64::from(b.placement.len);
+            freed[day_of(t) as usize] += u64::from(b.placement().len);
         }
     }
     for (d, row) in run.daily.iter().enumerate() {
@@ -219,28 +219,32 @@ pub fn conservation(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
 pub fn no_double_holding(config: &ModelConfig, run: &RunRecord) -> Result<(), String> {
     let mut previous_made = i64::MIN;
     for (id, b) in run.bookings.iter().enumerate() {
-        let Some(service) = config.services.get(b.service as usize) else {
-            return Err(format!("booking {id}: no service {}", b.service));
+        let Some(service) = config.services.get(b.service() as usize) else {
+            return Err(format!("booking {id}: no service {}", b.service()));
         };
-        let Some(band) = service.bands_on(b.placement.day as usize).get(b.placement.band as usize) else {
-            return Err(format!("booking {id}: no band {} in service {}", b.placement.band, b.service));
+        let Some(band) = service.bands_on(b.placement().day as usize).get(b.placement().band as usize) else {
+            return Err(format!("booking {id}: no band {} in service {}", b.placement().band, b.service()));
         };
-        let size = run.parties[b.party as usize].attributes.size;
-        if u32::from(b.placement.len) != size {
-            return Err(format!("booking {id}: holds {} slots for a party of {size}", b.placement.len));
+        let size = run.parties[b.party() as usize].size();
+        if u32::from(b.placement().len) != size {
+            return Err(format!("booking {id}: holds {} slots for a party of {size}", b.placement().len));
         }
-        let slots: BTreeSet<u32> = b.placement.slots().iter().copied().collect();
-        if slots.len() != b.placement.slots().len() || slots.iter().any(|&i| i >= band.places) {
-            return Err(format!("booking {id}: bad slot list {:?} in a band of {}", b.placement.slots(), band.places));
+        let slots: BTreeSet<u32> = b.placement().slots().iter().copied().collect();
+        if slots.len() != b.placement().slots().len() || slots.iter().any(|&i| i >= band.places) {
+            return Err(format!(
+                "booking {id}: bad slot list {:?} in a band of {}",
+                b.placement().slots(),
+                band.places
+            ));
         }
-        if b.made_at < previous_made {
-            return Err(format!("booking {id} made at {} after a booking made at {previous_made}", b.made_at));
+        if b.made_at() < previous_made {
+            return Err(format!("booking {id} made at {} after a booking made at {previous_made}", b.made_at()));
         }
-        previous_made = b.made_at;
-        if let Some((t, _)) = b.end
-            && t < b.made_at
+        previous_made = b.made_at();
+        if let Some((t, _)) = b.end()
+            && t < b.made_at()
         {
-            return Err(format!("booking {id}: ended at {t}, before it was made at {}", b.made_at));
+            return Err(format!("booking {id}: ended at {t}, before it was made at {}", b.made_at()));
         }
     }
 
@@ -248,14 +252,14 @@ pub fn no_double_holding(config: &ModelConfig, run: &RunRecord) -> Result<(), St
     for (key, list) in &holders {
         for w in list.windows(2) {
             let (a, b) = (&run.bookings[w[0]], &run.bookings[w[1]]);
-            if slot_hold_end(a) > b.made_at {
+            if slot_hold_end(a) > b.made_at() {
                 return Err(format!(
                     "slot {key:?} held by booking {} over [{}, {}) and by booking {} from {}",
                     w[0],
-                    a.made_at,
+                    a.made_at(),
                     if slot_hold_end(a) == FOREVER { "end".to_string() } else { slot_hold_end(a).to_string() },
                     w[1],
-                    b.made_at
+                    b.made_at()
                 ));
             }
         }
@@ -265,17 +269,18 @@ pub fn no_double_holding(config: &ModelConfig, run: &RunRecord) -> Result<(), St
     // held at that instant. A slot freed at the very instant of the booking may have been
     // freed just before or just after it (same-instant events), so it counts as held.
     for (id, b) in run.bookings.iter().enumerate() {
-        let taken = b.placement.slots();
+        let placement = b.placement();
+        let taken = placement.slots();
         let top = taken.iter().copied().max().unwrap_or(0);
         for i in (0..top).filter(|i| !taken.contains(i)) {
             let list = holders.get(&slot_key(b, i)).map(Vec::as_slice).unwrap_or(&[]);
             let before = list.partition_point(|&x| x < id);
-            let held = before > 0 && slot_hold_end(&run.bookings[list[before - 1]]) >= b.made_at;
+            let held = before > 0 && slot_hold_end(&run.bookings[list[before - 1]]) >= b.made_at();
             if !held {
                 return Err(format!(
                     "booking {id} took slots {taken:?} of {:?} at {} while lower slot {i} was free",
-                    (b.service, b.placement.day, b.placement.band),
-                    b.made_at
+                    (b.service(), b.placement().day, b.placement().band),
+                    b.made_at()
                 ));
             }
         }
@@ -290,49 +295,53 @@ pub fn calendar_rules(config: &ModelConfig, run: &RunRecord) -> Result<(), Strin
     let min_lead = i64::from(config.release.min_lead_days);
     let horizon = i64::from(config.release.horizon_days);
     for (id, b) in run.bookings.iter().enumerate() {
-        let day = b.placement.day as usize;
-        let s = b.service as usize;
+        let day = b.placement().day as usize;
+        let s = b.service() as usize;
         if !config.services[s].is_open(day) {
             return Err(format!("booking {id} (service {s}) is on day {day}, which is closed under its capacity plan"));
         }
-        let start = config.services[s].bands_on(day)[b.placement.band as usize].start;
-        if b.appointment != day as i64 * DAY + start {
-            return Err(format!("booking {id}: appointment {} is not day {day} at {start} s", b.appointment));
+        let start = config.services[s].bands_on(day)[b.placement().band as usize].start;
+        if b.appointment() != day as i64 * DAY + start {
+            return Err(format!("booking {id}: appointment {} is not day {day} at {start} s", b.appointment()));
         }
         let released = run.calendars[s].released_at(day);
-        let party = &run.parties[b.party as usize];
-        let lead = day as i64 - day_of(b.made_at);
-        if b.legacy {
-            if s != 0 || party.kind != PartyKind::Legacy {
-                return Err(format!("booking {id}: legacy booking of a {:?} party on service {s}", party.kind));
+        let party = &run.parties[b.party() as usize];
+        let lead = day as i64 - day_of(b.made_at());
+        if b.legacy() {
+            if s != 0 || party.kind() != PartyKind::Legacy {
+                return Err(format!("booking {id}: legacy booking of a {:?} party on service {s}", party.kind()));
             }
-            if released != Some(b.made_at) {
+            if released != Some(b.made_at()) {
                 return Err(format!(
                     "legacy booking {id} for day {day} made at {}, but the day was released at {released:?}",
-                    b.made_at
+                    b.made_at()
                 ));
             }
             if lead < min_lead || lead > horizon {
                 return Err(format!("legacy booking {id}: day {day} is {lead} days ahead of its release"));
             }
-        } else if b.preexisting {
-            if s != 0 || party.kind != PartyKind::Preexisting || b.made_at != 0 {
-                return Err(format!("booking {id}: pre-existing booking of a {:?} party at {}", party.kind, b.made_at));
+        } else if b.preexisting() {
+            if s != 0 || party.kind() != PartyKind::Preexisting || b.made_at() != 0 {
+                return Err(format!(
+                    "booking {id}: pre-existing booking of a {:?} party at {}",
+                    party.kind(),
+                    b.made_at()
+                ));
             }
         } else {
             match released {
-                Some(r) if r <= b.made_at => {}
+                Some(r) if r <= b.made_at() => {}
                 _ => {
                     return Err(format!(
                         "portal booking {id} (service {s}) made at {} for day {day}, released at {released:?}",
-                        b.made_at
+                        b.made_at()
                     ));
                 }
             }
             if lead < min_lead {
                 return Err(format!(
                     "portal booking {id} (service {s}) made at {} for day {day}: {lead} days ahead, min_lead_days {min_lead}",
-                    b.made_at
+                    b.made_at()
                 ));
             }
         }
@@ -350,24 +359,24 @@ pub fn legacy_order(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     if order.iter().enumerate().any(|(k, &i)| i as usize != k) {
         return Err(format!("legacy order skips a receipt: {:?}", &order[..order.len().min(20)]));
     }
-    let legacy: Vec<&slotsim::model::Party> = run.parties.iter().filter(|p| p.kind == PartyKind::Legacy).collect();
+    let legacy: Vec<&slotsim::model::Party> = run.parties.iter().filter(|p| p.kind() == PartyKind::Legacy).collect();
     if legacy.len() != config.legacy.requests as usize {
         return Err(format!("{} legacy parties for {} requests", legacy.len(), config.legacy.requests));
     }
-    if legacy.iter().enumerate().any(|(k, p)| p.index as usize != k) {
+    if legacy.iter().enumerate().any(|(k, p)| p.index() as usize != k) {
         return Err("legacy parties not listed in receipt-index order".into());
     }
-    if let Some(w) = legacy.windows(2).find(|w| w[0].arrival > w[1].arrival) {
-        return Err(format!("legacy receipt {} received after receipt {}", w[0].index, w[1].index));
+    if let Some(w) = legacy.windows(2).find(|w| w[0].arrival() > w[1].arrival()) {
+        return Err(format!("legacy receipt {} received after receipt {}", w[0].index(), w[1].index()));
     }
     // The log's legacy bookings, in the order made, are the legacy order.
     let given: Vec<u32> =
-        run.bookings.iter().filter(|b| b.legacy).map(|b| run.parties[b.party as usize].index).collect();
+        run.bookings.iter().filter(|b| b.legacy()).map(|b| run.parties[b.party() as usize].index()).collect();
     if &given != order {
         return Err("the legacy bookings in the log are not the reported legacy order".into());
     }
     // Their booking instants are non-decreasing in receipt index.
-    let made: Vec<i64> = run.bookings.iter().filter(|b| b.legacy).map(|b| b.made_at).collect();
+    let made: Vec<i64> = run.bookings.iter().filter(|b| b.legacy()).map(|b| b.made_at()).collect();
     if let Some(w) = made.windows(2).find(|w| w[0] > w[1]) {
         return Err(format!(
             "a later legacy receipt was given its appointment at {} before an earlier one at {}",
@@ -376,8 +385,8 @@ pub fn legacy_order(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
     }
     // At most the quota per day.
     let mut per_day: BTreeMap<u32, u32> = BTreeMap::new();
-    for b in run.bookings.iter().filter(|b| b.legacy) {
-        *per_day.entry(b.placement.day).or_default() += u32::from(b.placement.len);
+    for b in run.bookings.iter().filter(|b| b.legacy()) {
+        *per_day.entry(b.placement().day).or_default() += u32::from(b.placement().len);
     }
     if let Some((d, n)) = per_day.iter().find(|(_, n)| **n > config.legacy.quota_per_day) {
         return Err(format!("day {d} gave {n} slots to the legacy queue, quota {}", config.legacy.quota_per_day));
@@ -400,83 +409,85 @@ pub fn legacy_order(config: &ModelConfig, run: &RunRecord) -> Result<(), String>
 pub fn party_stories(config: &ModelConfig, run: &RunRecord) -> Result<(), String> {
     let mut by_party: Vec<Vec<usize>> = vec![Vec::new(); run.parties.len()];
     for (id, b) in run.bookings.iter().enumerate() {
-        by_party[b.party as usize].push(id);
+        by_party[b.party() as usize].push(id);
     }
     let end = i64::from(config.days) * DAY;
     let warmup = i64::from(config.demand.warmup_days) * DAY;
     let mut previous_portal_arrival = i64::MIN;
     for (pid, p) in run.parties.iter().enumerate() {
-        let who = format!("party {pid} ({:?} #{})", p.kind, p.index);
+        let who = format!("party {pid} ({:?} #{})", p.kind(), p.index());
         let mine: Vec<&Booking> = by_party[pid].iter().map(|&i| &run.bookings[i]).collect();
-        if p.bookings as usize != mine.len() {
-            return Err(format!("{who}: counts {} bookings, the log has {}", p.bookings, mine.len()));
+        if p.bookings() as usize != mine.len() {
+            return Err(format!("{who}: counts {} bookings, the log has {}", p.bookings(), mine.len()));
         }
-        if p.kind == PartyKind::Portal {
-            if p.arrival < 0 || p.arrival >= end || p.arrival < previous_portal_arrival {
-                return Err(format!("{who}: arrival {} out of range or order", p.arrival));
+        if p.kind() == PartyKind::Portal {
+            if p.arrival() < 0 || p.arrival() >= end || p.arrival() < previous_portal_arrival {
+                return Err(format!("{who}: arrival {} out of range or order", p.arrival()));
             }
-            previous_portal_arrival = p.arrival;
+            previous_portal_arrival = p.arrival();
         }
-        if p.counted != (p.kind == PartyKind::Portal && p.arrival >= warmup) {
-            return Err(format!("{who}: counted = {} is wrong", p.counted));
+        if p.counted() != (p.kind() == PartyKind::Portal && p.arrival() >= warmup) {
+            return Err(format!("{who}: counted = {} is wrong", p.counted()));
         }
         for b in &mine {
-            if b.appointment < b.made_at {
-                return Err(format!("{who}: appointment at {} booked later, at {}", b.appointment, b.made_at));
+            if b.appointment() < b.made_at() {
+                return Err(format!("{who}: appointment at {} booked later, at {}", b.appointment(), b.made_at()));
             }
-            match b.end {
-                Some((t, BookingEnd::Attended | BookingEnd::NoShow)) if t != b.appointment => {
-                    return Err(format!("{who}: appointment at {} settled at {t}", b.appointment));
+            match b.end() {
+                Some((t, BookingEnd::Attended | BookingEnd::NoShow)) if t != b.appointment() => {
+                    return Err(format!("{who}: appointment at {} settled at {t}", b.appointment()));
                 }
-                Some((t, _)) if t > b.appointment => {
-                    return Err(format!("{who}: booking for {} cancelled after it, at {t}", b.appointment));
+                Some((t, _)) if t > b.appointment() => {
+                    return Err(format!("{who}: booking for {} cancelled after it, at {t}", b.appointment()));
                 }
                 _ => {}
             }
-            if let Some(c) = b.confirmed_at
-                && (c < b.made_at || b.deadline.is_some_and(|d| c > d) || b.email_at.is_some_and(|e| c < e))
+            if let Some(c) = b.confirmed_at()
+                && (c < b.made_at() || b.deadline().is_some_and(|d| c > d) || b.email_at().is_some_and(|e| c < e))
             {
                 return Err(format!(
                     "{who}: confirmed at {c} outside [e-mail, deadline] of {:?}",
-                    (b.email_at, b.deadline)
+                    (b.email_at(), b.deadline())
                 ));
             }
-            if matches!(b.end, Some((_, BookingEnd::AutoCancelled))) && b.end.map(|e| e.0) != b.deadline {
-                return Err(format!("{who}: auto-cancelled at {:?}, deadline {:?}", b.end, b.deadline));
+            if matches!(b.end(), Some((_, BookingEnd::AutoCancelled))) && b.end().map(|e| e.0) != b.deadline() {
+                return Err(format!("{who}: auto-cancelled at {:?}, deadline {:?}", b.end(), b.deadline()));
             }
-            if matches!(b.end, Some((_, BookingEnd::Attended | BookingEnd::NoShow))) && b.confirmed_at.is_none() {
+            if matches!(b.end(), Some((_, BookingEnd::Attended | BookingEnd::NoShow))) && b.confirmed_at().is_none() {
                 return Err(format!("{who}: attended an appointment that was never confirmed"));
             }
         }
         // Never two bookings of one service at a time (bookings are in the order made).
         for s in 0..config.services.len() as u8 {
-            let of_s: Vec<&&Booking> = mine.iter().filter(|b| b.service == s).collect();
-            if let Some(w) = of_s.windows(2).find(|w| party_hold_end(w[0]) > w[1].made_at) {
+            let of_s: Vec<&&Booking> = mine.iter().filter(|b| b.service() == s).collect();
+            if let Some(w) = of_s.windows(2).find(|w| party_hold_end(w[0]) > w[1].made_at()) {
                 return Err(format!(
                     "{who}: holds two bookings of service {s}: one made at {} ending {:?}, another made at {}",
-                    w[0].made_at, w[0].end, w[1].made_at
+                    w[0].made_at(),
+                    w[0].end(),
+                    w[1].made_at()
                 ));
             }
         }
-        let first: Vec<&&Booking> = mine.iter().filter(|b| b.service == 0).collect();
-        let first_made = first.iter().map(|b| b.made_at).min();
-        if p.first_booked != first_made {
-            return Err(format!("{who}: first_booked {:?}, the log gives {first_made:?}", p.first_booked));
+        let first: Vec<&&Booking> = mine.iter().filter(|b| b.service() == 0).collect();
+        let first_made = first.iter().map(|b| b.made_at()).min();
+        if p.first_booked() != first_made {
+            return Err(format!("{who}: first_booked {:?}, the log gives {first_made:?}", p.first_booked()));
         }
-        if let Some(t) = p.first_booked
-            && t < p.arrival
+        if let Some(t) = p.first_booked()
+            && t < p.arrival()
         {
-            return Err(format!("{who}: first booked at {t}, before arriving at {}", p.arrival));
+            return Err(format!("{who}: first booked at {t}, before arriving at {}", p.arrival()));
         }
-        if let Some(served) = p.served {
+        if let Some(served) = p.served() {
             let attended =
-                first.iter().any(|b| b.appointment == served && matches!(b.end, Some((_, BookingEnd::Attended))));
-            if !attended || p.first_booked.is_none_or(|f| served < f) {
+                first.iter().any(|b| b.appointment() == served && matches!(b.end(), Some((_, BookingEnd::Attended))));
+            if !attended || p.first_booked().is_none_or(|f| served < f) {
                 return Err(format!("{who}: served at {served} without an attended booking made before it"));
             }
         }
-        if let Some(done) = p.completed {
-            let Some(served) = p.served else {
+        if let Some(done) = p.completed() {
+            let Some(served) = p.served() else {
                 return Err(format!("{who}: completed at {done} but never served"));
             };
             if done < served {
@@ -488,9 +499,9 @@ pub fn party_stories(config: &ModelConfig, run: &RunRecord) -> Result<(), String
                 }
                 Some(k) => {
                     let ok = mine.iter().any(|b| {
-                        b.service as usize == k
-                            && b.appointment == done
-                            && matches!(b.end, Some((_, BookingEnd::Attended)))
+                        b.service() as usize == k
+                            && b.appointment() == done
+                            && matches!(b.end(), Some((_, BookingEnd::Attended)))
                     });
                     if !ok {
                         return Err(format!("{who}: completed at {done} without an attended pickup appointment"));
@@ -498,70 +509,76 @@ pub fn party_stories(config: &ModelConfig, run: &RunRecord) -> Result<(), String
                 }
                 None => {}
             }
-            if p.outcome != Outcome::Completed {
-                return Err(format!("{who}: completed but outcome {:?}", p.outcome));
+            if p.outcome() != Outcome::Completed {
+                return Err(format!("{who}: completed but outcome {:?}", p.outcome()));
             }
-        } else if p.outcome == Outcome::Completed {
+        } else if p.outcome() == Outcome::Completed {
             return Err(format!("{who}: outcome completed without a completion time"));
         }
         // Pickup bookings come after the passport is ready.
         if let Some(k) = config.pickup {
-            for b in mine.iter().filter(|b| b.service as usize == k) {
-                if p.ready.is_none_or(|r| b.made_at < r) || p.served.is_none() {
+            for b in mine.iter().filter(|b| b.service() as usize == k) {
+                if p.ready().is_none_or(|r| b.made_at() < r) || p.served().is_none() {
                     return Err(format!(
                         "{who}: pickup booked at {} before the passport was ready ({:?})",
-                        b.made_at, p.ready
+                        b.made_at(),
+                        p.ready()
                     ));
                 }
             }
         }
-        if p.outcome_at > end {
-            return Err(format!("{who}: outcome at {} after the end of the run", p.outcome_at));
+        if p.outcome_at() > end {
+            return Err(format!("{who}: outcome at {} after the end of the run", p.outcome_at()));
         }
-        match p.outcome {
+        match p.outcome() {
             Outcome::Abandoned => {
-                if let Some(b) = mine.iter().find(|b| b.made_at > p.outcome_at || party_hold_end(b) > p.outcome_at) {
+                if let Some(b) =
+                    mine.iter().find(|b| b.made_at() > p.outcome_at() || party_hold_end(b) > p.outcome_at())
+                {
                     return Err(format!(
                         "{who}: abandoned at {} but holds a booking made at {}",
-                        p.outcome_at, b.made_at
+                        p.outcome_at(),
+                        b.made_at()
                     ));
                 }
-                let patience = p.attributes.patience;
-                if patience.is_none_or(|x| p.since + x != p.outcome_at) || p.served.is_some() {
+                let patience = p.patience();
+                if patience.is_none_or(|x| p.since() + x != p.outcome_at()) || p.served().is_some() {
                     return Err(format!(
                         "{who}: abandoned at {} after looking since {} with patience {patience:?}",
-                        p.outcome_at, p.since
+                        p.outcome_at(),
+                        p.since()
                     ));
                 }
             }
             Outcome::Holding => {
-                if mine.last().is_none_or(|b| b.end.is_some()) {
+                if mine.last().is_none_or(|b| b.end().is_some()) {
                     return Err(format!("{who}: outcome holding but its last booking is over"));
                 }
             }
             Outcome::Waiting | Outcome::Queued | Outcome::Processing | Outcome::Lost => {
-                if mine.last().is_some_and(|b| b.end.is_none()) {
-                    return Err(format!("{who}: outcome {:?} while still holding a booking", p.outcome));
+                if mine.last().is_some_and(|b| b.end().is_none()) {
+                    return Err(format!("{who}: outcome {:?} while still holding a booking", p.outcome()));
                 }
                 // Still looking for the first service at the end although its patience
                 // ran out before: a give-up was lost.
-                if p.outcome == Outcome::Waiting
-                    && p.served.is_none()
-                    && p.attributes.patience.is_some_and(|x| p.since.saturating_add(x) < end)
+                if p.outcome() == Outcome::Waiting
+                    && p.served().is_none()
+                    && p.patience().is_some_and(|x| p.since().saturating_add(x) < end)
                 {
                     return Err(format!(
                         "{who}: still waiting at the end although looking since {} with patience {:?}",
-                        p.since, p.attributes.patience
+                        p.since(),
+                        p.patience()
                     ));
                 }
             }
             Outcome::Completed | Outcome::Cancelled | Outcome::Detected => {
-                if mine.iter().any(|b| b.made_at > p.outcome_at) {
-                    return Err(format!("{who}: booked after its journey ended at {}", p.outcome_at));
+                if mine.iter().any(|b| b.made_at() > p.outcome_at()) {
+                    return Err(format!("{who}: booked after its journey ended at {}", p.outcome_at()));
                 }
             }
         }
-        if p.outcome == Outcome::Queued && (p.kind != PartyKind::Legacy || !mine.is_empty()) {
+        if p.outcome() == Outcome::Queued && (p.kind() != PartyKind::Legacy || !mine.is_empty()) {
             return Err(format!("{who}: queued in the legacy queue with {} bookings", mine.len()));
         }
     }
@@ -580,28 +597,28 @@ pub fn reserve(config: &ModelConfig, run: &RunRecord) -> Result<(), String> {
     };
     let opening = |day: u32| (i64::from(day) - i64::from(reserve.open_days)).max(0) * DAY;
     let mut taken: BTreeMap<u32, u64> = BTreeMap::new();
-    for (id, b) in run.bookings.iter().enumerate().filter(|(_, b)| b.service == 0) {
-        let band = &service.bands_on(b.placement.day as usize)[b.placement.band as usize];
+    for (id, b) in run.bookings.iter().enumerate().filter(|(_, b)| b.service() == 0) {
+        let band = &service.bands_on(b.placement().day as usize)[b.placement().band as usize];
         let held_from = band.places - band.held;
-        let in_held = b.placement.slots().iter().filter(|&&i| i >= held_from).count() as u64;
-        let open_at = opening(b.placement.day);
-        if in_held == 0 || b.made_at >= open_at {
+        let in_held = b.placement().slots().iter().filter(|&&i| i >= held_from).count() as u64;
+        let open_at = opening(b.placement().day);
+        if in_held == 0 || b.made_at() >= open_at {
             continue;
         }
-        let party = &run.parties[b.party as usize];
-        let urgent_from = party.attributes.need_by - reserve.urgent_within;
-        if b.legacy || b.preexisting || b.made_at < urgent_from {
+        let party = &run.parties[b.party() as usize];
+        let urgent_from = party.need_by() - reserve.urgent_within;
+        if b.legacy() || b.preexisting() || b.made_at() < urgent_from {
             return Err(format!(
                 "booking {id} ({:?} party, need-by {}) took held slots {:?} of day {} at {}, before the reserve opened at {open_at} and before the party was urgent (from {urgent_from})",
-                party.kind,
-                party.attributes.need_by,
-                b.placement.slots(),
-                b.placement.day,
-                b.made_at
+                party.kind(),
+                party.need_by(),
+                b.placement().slots(),
+                b.placement().day,
+                b.made_at()
             ));
         }
         if slot_hold_end(b) >= open_at {
-            *taken.entry(b.placement.day).or_default() += in_held;
+            *taken.entry(b.placement().day).or_default() += in_held;
         }
     }
     for (d, rec) in run.calendar.iter().enumerate().take(config.days as usize) {

@@ -7,7 +7,7 @@ use slotsim::model::{BookingEnd, ModelConfig, Outcome, PartyKind, RunRecord};
 use slotsim::scenario::dates::{civil_from_days, parse_date};
 
 use crate::checks;
-use crate::support::{self, DAY};
+use crate::support::{self, DAY, edit_booking, edit_party};
 
 const POLICIES: [&str; 4] = ["fcfs", "waitlist", "priority", "lottery"];
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -402,9 +402,9 @@ fn busy() -> (ModelConfig, RunRecord) {
     let (config, run) = support::run(&render(&p, "fcfs"), 11);
     checks::all(&config, &run).expect("the busy scenario satisfies every invariant");
     // The run has what the corruptions below need.
-    assert!(run.bookings.iter().any(|b| b.legacy) && run.bookings.iter().any(|b| b.preexisting));
-    assert!(run.parties.iter().any(|p| p.outcome == Outcome::Abandoned));
-    assert!(run.bookings.iter().any(|b| matches!(b.end, Some((_, BookingEnd::AutoCancelled)))));
+    assert!(run.bookings.iter().any(|b| b.legacy()) && run.bookings.iter().any(|b| b.preexisting()));
+    assert!(run.parties.iter().any(|p| p.outcome() == Outcome::Abandoned));
+    assert!(run.bookings.iter().any(|b| matches!(b.end(), Some((_, BookingEnd::AutoCancelled)))));
     (config, run)
 }
 
@@ -420,19 +420,20 @@ fn conservation_checker_catches_a_miscounted_slot() {
     let b = run
         .bookings
         .iter()
-        .position(|b| b.service == 0 && matches!(b.end, Some((_, BookingEnd::Attended))))
+        .position(|b| b.service() == 0 && matches!(b.end(), Some((_, BookingEnd::Attended))))
         .expect("an attended booking");
-    let t = run.bookings[b].end.expect("ended").0;
-    run.bookings[b].end = Some((t, BookingEnd::NoShow));
+    let t = run.bookings[b].end().expect("ended").0;
+    edit_booking(&mut run.bookings[b], |b| b.end = Some((t, BookingEnd::NoShow)));
     assert!(checks::conservation(&config, &run).is_err());
 }
 
 #[test]
 fn overlap_checker_catches_a_doubly_held_slot() {
     let (config, mut run) = busy();
-    let a = run.bookings.iter().position(|b| b.end.is_none()).expect("a booking held at the end");
+    let a = run.bookings.iter().position(|b| b.end().is_none()).expect("a booking held at the end");
     let mut twin = run.bookings[a].clone();
-    twin.made_at = run.bookings.last().expect("bookings").made_at;
+    let last = run.bookings.last().expect("bookings").made_at();
+    edit_booking(&mut twin, |b| b.made_at = last);
     run.bookings.push(twin);
     let err = checks::no_double_holding(&config, &run).expect_err("a slot held twice");
     assert!(err.contains("held by booking"), "{err}");
@@ -443,14 +444,15 @@ fn overlap_checker_catches_a_doubly_held_slot() {
     let far = (0..config.calendar_days()).rev().find(|&d| config.services[0].is_open(d)).expect("an open day");
     let band_slots = config.services[0].bands_on(far)[0].places;
     let last = run.bookings.len() - 1;
-    let b = &mut run.bookings[last];
-    b.service = 0;
-    b.placement.band = 0;
-    b.placement.day = far as u32;
-    b.placement.slots[..b.placement.len as usize]
-        .iter_mut()
-        .enumerate()
-        .for_each(|(k, s)| *s = band_slots - 1 - k as u32);
+    edit_booking(&mut run.bookings[last], |b| {
+        b.service = 0;
+        b.placement.band = 0;
+        b.placement.day = far as u32;
+        b.placement.slots[..b.placement.len as usize]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(k, s)| *s = band_slots - 1 - k as u32);
+    });
     let err = checks::no_double_holding(&config, &run).expect_err("a skipped free slot");
     assert!(err.contains("lower slot"), "{err}");
 }
@@ -458,27 +460,30 @@ fn overlap_checker_catches_a_doubly_held_slot() {
 #[test]
 fn calendar_checker_catches_closed_unreleased_and_too_near_days() {
     let (config, run) = busy();
-    let portal = run.bookings.iter().position(|b| !b.legacy && !b.preexisting && b.service == 0).expect("portal");
+    let portal = run.bookings.iter().position(|b| !b.legacy() && !b.preexisting() && b.service() == 0).expect("portal");
     let closed = (0..config.calendar_days()).find(|&d| !config.services[0].is_open(d)).expect("a closed day");
 
     let mut bad = run.clone();
-    bad.bookings[portal].placement.day = closed as u32;
-    bad.bookings[portal].appointment = closed as i64 * DAY + 9 * 3600;
+    edit_booking(&mut bad.bookings[portal], |b| {
+        b.placement.day = closed as u32;
+        b.appointment = closed as i64 * DAY + 9 * 3600;
+    });
     assert!(checks::calendar_rules(&config, &bad).unwrap_err().contains("closed"));
 
     let mut bad = run.clone();
-    let b = &mut bad.bookings[portal];
-    b.made_at = run.calendars[0].released_at(b.placement.day as usize).expect("released") - 1;
+    edit_booking(&mut bad.bookings[portal], |b| {
+        b.made_at = run.calendars[0].released_at(b.placement.day as usize).expect("released") - 1;
+    });
     assert!(checks::calendar_rules(&config, &bad).unwrap_err().contains("released"));
 
     let mut bad = run.clone();
-    let b = &mut bad.bookings[portal];
-    b.made_at = (i64::from(b.placement.day) - 1) * DAY + 3600; // one day ahead, min lead is 2
+    // One day ahead; min lead is 2.
+    edit_booking(&mut bad.bookings[portal], |b| b.made_at = (i64::from(b.placement.day) - 1) * DAY + 3600);
     assert!(checks::calendar_rules(&config, &bad).unwrap_err().contains("min_lead_days"));
 
     let mut bad = run.clone();
-    let legacy = bad.bookings.iter_mut().find(|b| b.legacy).expect("a legacy booking");
-    legacy.made_at += 1;
+    let legacy = bad.bookings.iter_mut().find(|b| b.legacy()).expect("a legacy booking");
+    edit_booking(legacy, |b| b.made_at += 1);
     assert!(checks::calendar_rules(&config, &bad).unwrap_err().contains("released"));
 }
 
@@ -490,12 +495,13 @@ fn legacy_checker_catches_an_inversion() {
 
     // A later receipt given its appointment before an earlier one.
     let (config, mut run) = busy();
-    let ids: Vec<usize> = run.bookings.iter().enumerate().filter(|(_, b)| b.legacy).map(|(i, _)| i).collect();
+    let ids: Vec<usize> = run.bookings.iter().enumerate().filter(|(_, b)| b.legacy()).map(|(i, _)| i).collect();
     let (first, last) = (ids[0], ids[ids.len() - 1]);
-    assert!(run.bookings[first].made_at < run.bookings[last].made_at, "legacy bookings over several releases");
-    let party = run.bookings[first].party;
-    run.bookings[first].party = run.bookings[last].party;
-    run.bookings[last].party = party;
+    assert!(run.bookings[first].made_at() < run.bookings[last].made_at(), "legacy bookings over several releases");
+    let party = run.bookings[first].party();
+    let other = run.bookings[last].party();
+    edit_booking(&mut run.bookings[first], |b| b.party = other);
+    edit_booking(&mut run.bookings[last], |b| b.party = party);
     assert!(checks::legacy_order(&config, &run).is_err());
 }
 
@@ -503,29 +509,29 @@ fn legacy_checker_catches_an_inversion() {
 fn story_checker_catches_inconsistent_parties() {
     let (config, run) = busy();
     let booked =
-        run.parties.iter().position(|p| p.kind == PartyKind::Portal && p.first_booked.is_some()).expect("booked");
+        run.parties.iter().position(|p| p.kind() == PartyKind::Portal && p.first_booked().is_some()).expect("booked");
 
     let mut bad = run.clone();
-    bad.parties[booked].first_booked = Some(bad.parties[booked].arrival - 1);
+    edit_party(&mut bad.parties[booked], |p| p.first_booked = Some(p.arrival - 1));
     assert!(checks::party_stories(&config, &bad).is_err());
 
     let mut bad = run.clone();
-    let served = bad.parties.iter().position(|p| p.served.is_some()).expect("served");
-    bad.parties[served].served = Some(bad.parties[served].first_booked.expect("booked") - 1);
+    let served = bad.parties.iter().position(|p| p.served().is_some()).expect("served");
+    edit_party(&mut bad.parties[served], |p| p.served = Some(p.first_booked.expect("booked") - 1));
     assert!(checks::party_stories(&config, &bad).is_err());
 
     // An abandoned party that books afterwards.
     let mut bad = run.clone();
-    let gone = bad.parties.iter().position(|p| p.outcome == Outcome::Abandoned).expect("abandoned");
-    let b = bad.bookings.iter().position(|b| b.service == 0).expect("a booking");
-    bad.bookings[b].party = gone as u32;
-    bad.parties[gone].bookings += 1;
+    let gone = bad.parties.iter().position(|p| p.outcome() == Outcome::Abandoned).expect("abandoned");
+    let b = bad.bookings.iter().position(|b| b.service() == 0).expect("a booking");
+    edit_booking(&mut bad.bookings[b], |b| b.party = gone as u32);
+    edit_party(&mut bad.parties[gone], |p| p.bookings += 1);
     assert!(checks::party_stories(&config, &bad).is_err());
 
     // A party whose patience ran out but which was never given up.
     let mut bad = run.clone();
-    let gone = bad.parties.iter().position(|p| p.outcome == Outcome::Abandoned).expect("abandoned");
-    bad.parties[gone].outcome = Outcome::Waiting;
+    let gone = bad.parties.iter().position(|p| p.outcome() == Outcome::Abandoned).expect("abandoned");
+    edit_party(&mut bad.parties[gone], |p| p.outcome = Outcome::Waiting);
     let err = checks::party_stories(&config, &bad).expect_err("a lost give-up");
     assert!(err.contains("still waiting at the end"), "{err}");
 
@@ -536,11 +542,11 @@ fn story_checker_catches_inconsistent_parties() {
         .bookings
         .iter()
         .enumerate()
-        .filter(|(_, b)| b.service == 0 && matches!(b.end, Some((_, BookingEnd::AutoCancelled))))
+        .filter(|(_, b)| b.service() == 0 && matches!(b.end(), Some((_, BookingEnd::AutoCancelled))))
         .map(|(i, _)| i)
-        .find(|&i| bad.bookings[i + 1..].iter().any(|b| b.party == bad.bookings[i].party && b.service == 0))
+        .find(|&i| bad.bookings[i + 1..].iter().any(|b| b.party() == bad.bookings[i].party() && b.service() == 0))
         .expect("a party that booked again after an auto-cancellation");
-    bad.bookings[first].end = None;
+    edit_booking(&mut bad.bookings[first], |b| b.end = None);
     let err = checks::party_stories(&config, &bad).expect_err("overlapping holds");
     assert!(err.contains("holds two bookings"), "{err}");
 }
@@ -584,17 +590,17 @@ needs_confirmation = false
 "#
             );
             let (config, run) = support::run(&text, 1);
-            let late: Vec<_> = run.bookings.iter().filter(|b| b.appointment <= b.made_at).collect();
+            let late: Vec<_> = run.bookings.iter().filter(|b| b.appointment() <= b.made_at()).collect();
             assert!(
                 late.is_empty(),
                 "{policy}, {release:?}: {} bookings made at or after their appointment, e.g. {:?}",
                 late.len(),
-                late.iter().take(2).map(|b| (b.made_at, b.appointment, b.legacy)).collect::<Vec<_>>()
+                late.iter().take(2).map(|b| (b.made_at(), b.appointment(), b.legacy())).collect::<Vec<_>>()
             );
             checks::all(&config, &run).unwrap_or_else(|e| panic!("{policy}, {release:?}: {e}"));
             // Same-day bookings do happen (the test is not vacuous).
             assert!(
-                run.bookings.iter().any(|b| !b.legacy && b.made_at / DAY == i64::from(b.placement.day)),
+                run.bookings.iter().any(|b| !b.legacy() && b.made_at() / DAY == i64::from(b.placement().day)),
                 "{policy}, {release:?}: no same-day booking"
             );
         }

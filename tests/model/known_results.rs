@@ -106,7 +106,7 @@ fn instant_booking_matches_the_bulk_service_queue() {
         let mut by_instant: BTreeMap<i64, (Days, Days)> = BTreeMap::new();
         for &(t, id) in &parties {
             let e = by_instant.entry(t).or_default();
-            e.0.push(run.parties[id].served.map(day_of));
+            e.0.push(run.parties[id].served().map(day_of));
             e.1.push(Some(hand_day[&id] as i64).filter(|&d| d < days as i64));
         }
         let differ: usize = by_instant
@@ -174,19 +174,19 @@ fn auto_cancelled_share_matches_the_confirmation_window() {
     for seed in 1..=3 {
         let (config, run) = support::run(&text, seed);
         let end = i64::from(config.days) * DAY;
-        for b in run.bookings.iter().filter(|b| b.service == 0) {
-            let day_start = i64::from(b.placement.day) * DAY;
+        for b in run.bookings.iter().filter(|b| b.service() == 0) {
+            let day_start = i64::from(b.placement().day) * DAY;
             // The full window: e-mail at 00:00 fourteen days ahead, after the booking was made.
-            assert_eq!(b.email_at, Some(day_start - 14 * DAY), "e-mail of a booking made at {}", b.made_at);
-            assert!(b.made_at < day_start - 14 * DAY);
-            assert_eq!(b.deadline, Some(day_start - 14 * DAY + W as i64 * DAY));
+            assert_eq!(b.email_at(), Some(day_start - 14 * DAY), "e-mail of a booking made at {}", b.made_at());
+            assert!(b.made_at() < day_start - 14 * DAY);
+            assert_eq!(b.deadline(), Some(day_start - 14 * DAY + W as i64 * DAY));
             // Only bookings whose deadline falls within the run have a known fate; the
             // deadline is fixed when the booking is made, so this selects no outcome.
-            if b.deadline.expect("deadline") >= end {
+            if b.deadline().expect("deadline") >= end {
                 continue;
             }
             n += 1;
-            cancelled += u64::from(matches!(b.end, Some((_, BookingEnd::AutoCancelled))));
+            cancelled += u64::from(matches!(b.end(), Some((_, BookingEnd::AutoCancelled))));
         }
     }
     let expected = 1.0 - P * (1.0 - (-W * 24.0 / D_HOURS).exp());
@@ -284,7 +284,7 @@ fn legacy_queue_drains_on_the_hand_counted_day() {
             assert_eq!(summary.legacy_drained_day, Some(by_hand), "{release}");
             // Each receipt got the day the count gives it.
             let given: Vec<i64> =
-                run.bookings.iter().filter(|b| b.legacy).map(|b| i64::from(b.placement.day)).collect();
+                run.bookings.iter().filter(|b| b.legacy()).map(|b| i64::from(b.placement().day)).collect();
             assert_eq!(given, days_given, "legacy appointment days, {release}");
             assert_eq!(summary.legacy_inversions, 0);
         }

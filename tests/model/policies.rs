@@ -61,28 +61,29 @@ fn looking_spells(config: &ModelConfig, run: &RunRecord) -> Vec<Vec<(i64, i64)>>
     let end = i64::from(config.days) * DAY;
     let mut spells = vec![Vec::new(); run.parties.len()];
     for (pid, p) in run.parties.iter().enumerate() {
-        let mine: Vec<&Booking> = run.bookings.iter().filter(|b| b.party as usize == pid && b.service == 0).collect();
-        let mut start = match p.kind {
-            PartyKind::Portal => Some(p.arrival),
-            PartyKind::Preexisting if mine.first().is_none_or(|b| !b.preexisting) => Some(0),
+        let mine: Vec<&Booking> =
+            run.bookings.iter().filter(|b| b.party() as usize == pid && b.service() == 0).collect();
+        let mut start = match p.kind() {
+            PartyKind::Portal => Some(p.arrival()),
+            PartyKind::Preexisting if mine.first().is_none_or(|b| !b.preexisting()) => Some(0),
             _ => None,
         };
         for b in &mine {
             if let Some(s) = start.take() {
-                spells[pid].push((s, b.made_at));
+                spells[pid].push((s, b.made_at()));
             }
-            start = match b.end {
+            start = match b.end() {
                 Some((t, BookingEnd::AutoCancelled | BookingEnd::NoShow)) => Some(t),
-                Some((t, BookingEnd::Attended)) if p.served != Some(b.appointment) => Some(t),
+                Some((t, BookingEnd::Attended)) if p.served() != Some(b.appointment()) => Some(t),
                 _ => None,
             };
         }
         if let Some(s) = start {
             // After the last booking: still looking, or looked until giving up; `lost`
             // parties did not look again.
-            let looking = matches!(p.outcome, Outcome::Waiting | Outcome::Abandoned) && p.served.is_none();
+            let looking = matches!(p.outcome(), Outcome::Waiting | Outcome::Abandoned) && p.served().is_none();
             if looking {
-                spells[pid].push((s, if p.outcome == Outcome::Waiting { end } else { p.outcome_at }));
+                spells[pid].push((s, if p.outcome() == Outcome::Waiting { end } else { p.outcome_at() }));
             }
         }
     }
@@ -95,18 +96,18 @@ fn overtakes(config: &ModelConfig, run: &RunRecord, key: impl Fn(usize, i64) -> 
     let spells = looking_spells(config, run);
     let mut found = Vec::new();
     for (id, b) in run.bookings.iter().enumerate() {
-        if b.service != 0 || b.legacy || b.preexisting {
+        if b.service() != 0 || b.legacy() || b.preexisting() {
             continue;
         }
-        let p = b.party as usize;
-        let size = run.parties[p].attributes.size;
-        let Some(&(since, _)) = spells[p].iter().find(|s| s.1 == b.made_at) else {
-            found.push(format!("booking {id}: party {p} booked at {} without a looking spell", b.made_at));
+        let p = b.party() as usize;
+        let size = run.parties[p].size();
+        let Some(&(since, _)) = spells[p].iter().find(|s| s.1 == b.made_at()) else {
+            found.push(format!("booking {id}: party {p} booked at {} without a looking spell", b.made_at()));
             continue;
         };
         let mine = key(p, since);
         for (q, qs) in spells.iter().enumerate() {
-            if q == p || run.parties[q].attributes.size > size {
+            if q == p || run.parties[q].size() > size {
                 continue;
             }
             for &(start, stop) in qs {
@@ -115,10 +116,11 @@ fn overtakes(config: &ModelConfig, run: &RunRecord, key: impl Fn(usize, i64) -> 
                 // one auto-cancellation is given out before the next one is processed), so
                 // only parties looking since strictly earlier count. The model's own
                 // counter, checked above, sees the exact order.
-                if start < b.made_at && b.made_at < stop && key(q, start) < mine {
+                if start < b.made_at() && b.made_at() < stop && key(q, start) < mine {
                     found.push(format!(
                         "booking {id} at {}: party {p} (since {since}) overtook party {q} (since {start}, size {})",
-                        b.made_at, run.parties[q].attributes.size
+                        b.made_at(),
+                        run.parties[q].size()
                     ));
                 }
             }
@@ -146,7 +148,7 @@ fn priority_keeps_need_by_order() {
         let (config, run) = support::run(&busy("priority"), seed);
         let summary = summarize(&run);
         assert_eq!(summary.need_by_inversions, 0, "seed {seed}");
-        let need = |p: usize| run.parties[p].attributes.need_by;
+        let need = |p: usize| run.parties[p].need_by();
         let found = overtakes(&config, &run, |p, since| (need(p), since));
         assert!(found.is_empty(), "seed {seed}: {} overtakes, e.g. {:?}", found.len(), &found[..found.len().min(3)]);
     }
@@ -213,11 +215,11 @@ fn bot_bookings(policy: &str, bands: &str, seeds: std::ops::RangeInclusive<u64>)
     for seed in seeds {
         let (_, run) = support::run(&overloaded(policy, bands), seed);
         let (mut n1, mut b1) = (0u64, 0u64);
-        for b in run.bookings.iter().filter(|b| b.service == 0) {
-            let p = &run.parties[b.party as usize];
-            if p.counted {
+        for b in run.bookings.iter().filter(|b| b.service() == 0) {
+            let p = &run.parties[b.party() as usize];
+            if p.counted() {
                 n1 += 1;
-                b1 += u64::from(p.attributes.bot);
+                b1 += u64::from(p.bot());
             }
         }
         let summary = summarize(&run);
@@ -308,13 +310,13 @@ fn a_lottery_draw_ignores_registration_order() {
             .parties
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.kind == PartyKind::Portal && p.arrival < draw)
+            .filter(|(_, p)| p.kind() == PartyKind::Portal && p.arrival() < draw)
             .map(|(i, _)| i)
             .collect();
-        let won = |i: usize| run.bookings.iter().any(|b| b.party as usize == i && b.made_at == draw);
+        let won = |i: usize| run.bookings.iter().any(|b| b.party() as usize == i && b.made_at() == draw);
         let wins = entrants.iter().filter(|&&i| won(i)).count();
         assert_eq!(wins, 30, "seed {seed}: three days of ten slots go in the draw");
-        assert!(run.bookings.iter().all(|b| b.made_at == draw), "every booking is made at the draw");
+        assert!(run.bookings.iter().all(|b| b.made_at() == draw), "every booking is made at the draw");
         let half = entrants.len() / 2;
         for (k, &i) in entrants.iter().enumerate() {
             let bucket = if k < half { &mut early } else { &mut late };

@@ -180,10 +180,10 @@ fn drawn(run: &slotsim::model::RunRecord, kind: PartyKind) -> Vec<Drawn> {
     let mut v: Vec<Drawn> = run
         .parties
         .iter()
-        .filter(|p| p.kind == kind)
+        .filter(|p| p.kind() == kind)
         .map(|p| {
-            let a = p.attributes;
-            (p.index, p.arrival, a.size, a.need_by, a.bot, a.watcher, a.patience)
+            let a = p.attributes();
+            (p.index(), p.arrival(), a.size, a.need_by, a.bot, a.watcher, a.patience)
         })
         .collect();
     v.sort_by_key(|d| d.0);

@@ -1,8 +1,22 @@
 //! Helpers shared by the test modules: building scenarios from text, running them, and
 //! small statistics.
 
-use slotsim::model::{ModelConfig, RunRecord, simulate};
+use slotsim::model::{Booking, BookingFields, ModelConfig, Party, PartyFields, RunRecord, simulate};
 use slotsim::scenario::Scenario;
+
+/// Alters a booking record through its decoded fields (to break a record on purpose).
+pub fn edit_booking(b: &mut Booking, f: impl FnOnce(&mut BookingFields)) {
+    let mut fields = b.fields();
+    f(&mut fields);
+    *b = Booking::from(fields);
+}
+
+/// Alters a party record through its decoded fields.
+pub fn edit_party(p: &mut Party, f: impl FnOnce(&mut PartyFields)) {
+    let mut fields = p.fields();
+    f(&mut fields);
+    *p = Party::from(fields);
+}
 
 /// One day in simulation seconds.
 pub const DAY: i64 = 86_400;
@@ -54,8 +68,8 @@ pub fn portal_arrivals(run: &slotsim::model::RunRecord) -> Vec<(i64, usize)> {
         .parties
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.kind == slotsim::model::PartyKind::Portal)
-        .map(|(i, p)| (p.arrival, i))
+        .filter(|(_, p)| p.kind() == slotsim::model::PartyKind::Portal)
+        .map(|(i, p)| (p.arrival(), i))
         .collect();
     parties.sort_unstable();
     parties

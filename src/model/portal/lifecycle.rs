@@ -7,7 +7,7 @@ use crate::engine::{DAY, Purpose, Time};
 
 use super::{Event, Portal};
 use crate::model::calendar::BookingId;
-use crate::model::party::{Booking, BookingEnd, Fate, NewBooking, Outcome, PartyId, PartyKind, Stage};
+use crate::model::party::{Booking, BookingEnd, BookingFields, Fate, Outcome, PartyId, PartyKind, Stage};
 
 /// How a booking arises: from the allocation policy (the party urgent or not), from the
 /// legacy queue (confirmed by e-mail or not), or from the old portal.
@@ -103,7 +103,7 @@ impl Portal<'_> {
         {
             end = (t, BookingEnd::AutoCancelled);
         }
-        self.bookings.push(Booking::new(NewBooking {
+        self.bookings.push(Booking::from(BookingFields {
             party: id,
             service: service as u8,
             placement,
@@ -115,6 +115,7 @@ impl Portal<'_> {
             email_at,
             deadline,
             confirmed_at,
+            end: None,
         }));
         self.dirty[service] = true;
         // An appointment kept to the end is met by its band's `Appointments` event.
