@@ -33,9 +33,10 @@ const MAX_BUCKETS: usize = 4096;
 
 #[derive(Debug)]
 struct Entry<E> {
-    time: Time,
-    /// Rank in the top byte, insertion sequence below.
-    order: u64,
+    /// The instant (offset by 2^63, so that it compares as an unsigned number) in
+    /// the high 64 bits, the rank in the next byte and the insertion sequence below: one
+    /// comparison orders two entries.
+    key: u128,
     event: E,
 }
 
@@ -57,8 +58,21 @@ impl<E> Ord for Entry<E> {
 }
 
 impl<E> Entry<E> {
-    fn key(&self) -> (Time, u64) {
-        (self.time, self.order)
+    fn new(time: Time, rank: u8, sequence: u64, event: E) -> Self {
+        let t = (time as u64) ^ (1 << 63);
+        Self { key: u128::from(t) << 64 | u128::from(rank) << 56 | u128::from(sequence), event }
+    }
+
+    fn key(&self) -> u128 {
+        self.key
+    }
+
+    fn time(&self) -> Time {
+        ((self.key >> 64) as u64 ^ (1 << 63)) as Time
+    }
+
+    fn rank(&self) -> u8 {
+        (self.key >> 56) as u8
     }
 }
 
@@ -155,7 +169,7 @@ impl<E> EventQueue<E> {
         }
         self.sequence += 1;
         self.head = None;
-        let entry = Entry { time: at, order: u64::from(rank) << 56 | self.sequence, event };
+        let entry = Entry::new(at, rank, self.sequence, event);
         self.len += 1;
         let offset = at.div_euclid(self.width) - self.bucket;
         if offset <= 0 {
@@ -177,7 +191,7 @@ impl<E> EventQueue<E> {
         while self.sorted.is_empty() && self.heap.is_empty() && self.len > 0 {
             self.bucket += 1;
             let mut next = self.ahead.pop_front().unwrap_or_default();
-            while self.far.peek().is_some_and(|Reverse(e)| e.time.div_euclid(self.width) <= self.bucket) {
+            while self.far.peek().is_some_and(|Reverse(e)| e.time().div_euclid(self.width) <= self.bucket) {
                 let Reverse(e) = self.far.pop().expect("peeked");
                 next.push(e);
             }
@@ -186,7 +200,7 @@ impl<E> EventQueue<E> {
                 if self.ahead.iter().all(Vec::is_empty) {
                     self.ahead.clear();
                     if let Some(Reverse(e)) = self.far.peek() {
-                        self.bucket = e.time.div_euclid(self.width) - 1;
+                        self.bucket = e.time().div_euclid(self.width) - 1;
                     }
                 }
                 self.ahead.push_back(next);
@@ -221,7 +235,7 @@ impl<E> EventQueue<E> {
     /// The instant and rank of the next event, without removing it.
     pub fn peek(&mut self) -> Option<(Time, u8)> {
         let entry = if self.next_from_heap()? { &self.heap.peek()?.0 } else { self.sorted.last()? };
-        Some((entry.time, (entry.order >> 56) as u8))
+        Some((entry.time(), entry.rank()))
     }
 
     /// Removes the next event and advances the clock to its time.
@@ -229,9 +243,10 @@ impl<E> EventQueue<E> {
         let entry = if self.next_from_heap()? { self.heap.pop()?.0 } else { self.sorted.pop()? };
         self.head = None;
         self.len -= 1;
-        self.now = entry.time;
+        let time = entry.time();
+        self.now = time;
         self.processed += 1;
-        Some((entry.time, entry.event))
+        Some((time, entry.event))
     }
 
     /// Moves the clock to `at` for something that happens outside the queue (a source

@@ -406,6 +406,13 @@ impl Calendar {
         unpack(self.slots[self.cells[self.cell_index(day, band)].base + i])
     }
 
+    /// The bookings holding places of `band` on `day`, place by place (a booking holding
+    /// several places is met once per place).
+    pub fn holders(&self, day: usize, band: usize) -> impl Iterator<Item = BookingId> + '_ {
+        let cell = &self.cells[self.cell_index(day, band)];
+        self.slots[cell.base..cell.base + cell.places as usize].iter().copied().filter(|&s| s < NO_SHOW)
+    }
+
     /// Stops `band` of `day` being bookable (its appointments have started).
     pub fn close_band(&mut self, day: usize, band: usize) {
         if day < self.days() && band < self.bands(day).len() {

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use crate::engine::time::{day_of, day_start};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 
-use super::calendar::{BookingId, Calendar, DayTally, Fit, MAX_PARTY, ReserveTally, Slot};
+use super::calendar::{BookingId, Calendar, DayTally, Fit, MAX_PARTY, ReserveTally};
 use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
 use super::party::{Attributes, Booking, BookingEnd, Outcome, Party, PartyId, PartyKind};
@@ -210,7 +210,10 @@ struct Portal<'a> {
     release_rng: Stream,
     /// Per service: the instant the policy books next, if any, with the largest parties
     /// that fitted when it was named (nothing changes before it, or it would be named again).
-    wake: Vec<Option<(Time, Fit)>>,
+    /// ([`Time::MAX`]: none; kept apart from the fits so that finding the next source
+    /// reads one word per service.)
+    wake: Vec<Time>,
+    wake_fit: Vec<Fit>,
     dirty: Vec<bool>,
     parties: Vec<Party>,
     bookings: Vec<Booking>,
@@ -283,7 +286,8 @@ impl<'a> Portal<'a> {
                 .collect(),
             policy_rng: (0..n).map(|s| streams.stream(Purpose::Policy, s as u64)).collect(),
             release_rng: streams.stream(Purpose::Release, 0),
-            wake: vec![None; n],
+            wake: vec![Time::MAX; n],
+            wake_fit: vec![Fit::default(); n],
             dirty: vec![false; n],
             parties,
             bookings,
@@ -403,8 +407,8 @@ impl<'a> Portal<'a> {
         if let Some(&t) = self.arrivals.get(self.next_arrival) {
             consider((t, RANK_ARRIVAL), Source::Arrival);
         }
-        for (s, wake) in self.wake.iter().enumerate() {
-            if let Some((t, _)) = *wake {
+        for (s, &t) in self.wake.iter().enumerate() {
+            if t != Time::MAX {
                 consider((t, RANK_WAKE), Source::Wake(s));
             }
         }
@@ -426,7 +430,9 @@ impl<'a> Portal<'a> {
 
     /// Service `s`'s policy books at the instant it named, nothing having changed since.
     fn wake(&mut self, s: usize, now: Time) {
-        let Some((_, fit)) = self.wake[s].take() else { unreachable!("service {s} woke without a booking instant") };
+        debug_assert_ne!(self.wake[s], Time::MAX, "service {s} woke without a booking instant");
+        self.wake[s] = Time::MAX;
+        let fit = self.wake_fit[s];
         let lo = self.min_bookable_day(now);
         debug_assert_eq!(fit, self.calendars[s].fit(lo));
         if let Some(id) = self.policies[s].pick(now, fit, &mut self.policy_rng[s]) {
@@ -482,11 +488,12 @@ impl<'a> Portal<'a> {
                 match self.policies[s].next(now, fit, &mut self.policy_rng[s]) {
                     Next::Now(id) => self.book(id, s, now),
                     Next::Idle => {
-                        self.wake[s] = None;
+                        self.wake[s] = Time::MAX;
                         break;
                     }
                     Next::At(t) => {
-                        self.wake[s] = Some((t, fit));
+                        self.wake[s] = t;
+                        self.wake_fit[s] = fit;
                         break;
                     }
                 }
@@ -569,11 +576,11 @@ impl<'a> Portal<'a> {
         if seen.len() * 64 < self.bookings.len() {
             seen.resize(self.bookings.len().div_ceil(64), 0);
         }
-        for i in 0..cal.places(day, band) as usize {
+        for b in cal.holders(day, band) {
             // A booking's first slot is its lowest, so the first time a booking is met in
             // slot order is its first slot. (Reading the booking records here instead
             // cost a cache miss per slot.)
-            if let Slot::Held(b) = cal.slot(day, band, i) {
+            {
                 let (w, bit) = (b as usize / 64, 1u64 << (b % 64));
                 if seen[w] & bit == 0 {
                     seen[w] |= bit;
