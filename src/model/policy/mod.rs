@@ -123,11 +123,29 @@ pub(crate) struct Pools<const F: usize = 1> {
     members: Vec<Vec<PartyId>>,
     /// The family of each pool.
     family: Vec<u8>,
-    /// Per party id and family: pool and position (`ABSENT` = in none).
-    place: Vec<[(u32, u32); F]>,
+    /// Per party id and family: pool and position in one word (`ABSENT` = in none).
+    place: Vec<[Spot; F]>,
 }
 
-const ABSENT: u32 = u32::MAX;
+/// A pool (the top [`POOL_BITS`] bits) and a position in it (the rest), in one word:
+/// the position table is a policy's largest record, one entry per party of the run.
+type Spot = u32;
+const POOL_BITS: u32 = 6;
+const POSITION_BITS: u32 = 32 - POOL_BITS;
+const ABSENT: Spot = Spot::MAX;
+
+fn spot(pool: usize, position: usize) -> Spot {
+    assert!(position < 1 << POSITION_BITS, "more than 2^26 parties waiting in one pool");
+    (pool as u32) << POSITION_BITS | position as u32
+}
+
+fn pool_of(spot: Spot) -> u32 {
+    spot >> POSITION_BITS
+}
+
+fn position_of(spot: Spot) -> u32 {
+    spot & ((1 << POSITION_BITS) - 1)
+}
 
 impl Pools<1> {
     /// `pools` disjoint pools.
@@ -142,62 +160,64 @@ impl<const F: usize> Pools<F> {
     /// needed).
     pub(crate) fn with_families(sizes: [usize; F], parties: usize) -> Self {
         let family = sizes.iter().enumerate().flat_map(|(f, &n)| std::iter::repeat_n(f as u8, n)).collect::<Vec<_>>();
-        Self { members: vec![Vec::new(); family.len()], family, place: vec![[(ABSENT, 0); F]; parties] }
+        assert!(family.len() < (1 << POOL_BITS) - 1, "at most 62 pools");
+        Self { members: vec![Vec::new(); family.len()], family, place: vec![[ABSENT; F]; parties] }
     }
 
     /// Puts `id` in `pool` (no change if it is in a pool of that family already).
     pub(crate) fn insert(&mut self, pool: usize, id: PartyId) {
         let i = id as usize;
         if self.place.len() <= i {
-            self.place.resize(i + 1, [(ABSENT, 0); F]);
+            self.place.resize(i + 1, [ABSENT; F]);
         }
         let f = self.family[pool] as usize;
-        if self.place[i][f].0 == ABSENT {
-            self.place[i][f] = (pool as u32, self.members[pool].len() as u32);
+        if self.place[i][f] == ABSENT {
+            self.place[i][f] = spot(pool, self.members[pool].len());
             self.members[pool].push(id);
         }
     }
 
     /// Takes `id` out of its pool of `family`; returns the pool it was in.
     pub(crate) fn remove(&mut self, family: usize, id: PartyId) -> Option<usize> {
-        let (pool, pos) = self.place.get(id as usize)?[family];
-        if pool == ABSENT {
+        let spot = self.place.get(id as usize)?[family];
+        if spot == ABSENT {
             return None;
         }
-        Some(self.take_out(family, id, pool, pos))
+        Some(self.take_out(family, id, spot))
     }
 
     /// Takes `id` out of every pool it is in; returns the pool it was in, per family.
     pub(crate) fn remove_everywhere(&mut self, id: PartyId) -> [Option<usize>; F] {
         let mut was = [None; F];
         let Some(&places) = self.place.get(id as usize) else { return was };
-        for (family, (pool, pos)) in places.into_iter().enumerate() {
-            if pool != ABSENT {
-                was[family] = Some(self.take_out(family, id, pool, pos));
+        for (family, spot) in places.into_iter().enumerate() {
+            if spot != ABSENT {
+                was[family] = Some(self.take_out(family, id, spot));
             }
         }
         was
     }
 
-    fn take_out(&mut self, family: usize, id: PartyId, pool: u32, pos: u32) -> usize {
+    fn take_out(&mut self, family: usize, id: PartyId, spot: Spot) -> usize {
+        let (pool, pos) = (pool_of(spot), position_of(spot));
         let members = &mut self.members[pool as usize];
         members.swap_remove(pos as usize);
         if let Some(&moved) = members.get(pos as usize) {
-            self.place[moved as usize][family].1 = pos;
+            self.place[moved as usize][family] = spot;
         }
-        self.place[id as usize][family].0 = ABSENT;
+        self.place[id as usize][family] = ABSENT;
         pool as usize
     }
 
     /// The pool of `family` that `id` is in, if any.
     pub(crate) fn pool_of(&self, family: usize, id: PartyId) -> Option<usize> {
-        let (pool, _) = self.place.get(id as usize)?[family];
-        (pool != ABSENT).then_some(pool as usize)
+        let spot = self.place.get(id as usize)?[family];
+        (spot != ABSENT).then_some(pool_of(spot) as usize)
     }
 
     /// Whether `id` is in a pool of `family`.
     pub(crate) fn contains(&self, family: usize, id: PartyId) -> bool {
-        self.place.get(id as usize).is_some_and(|p| p[family].0 != ABSENT)
+        self.place.get(id as usize).is_some_and(|p| p[family] != ABSENT)
     }
 
     pub(crate) fn len(&self, pool: usize) -> usize {
@@ -211,7 +231,7 @@ impl<const F: usize> Pools<F> {
     pub(crate) fn clear(&mut self, pool: usize) {
         let f = self.family[pool] as usize;
         for &m in &self.members[pool] {
-            self.place[m as usize][f].0 = ABSENT;
+            self.place[m as usize][f] = ABSENT;
         }
         self.members[pool].clear();
     }
