@@ -80,8 +80,8 @@ pub fn replication(config: &ModelConfig) -> ReplicationSize {
     let bookings = parties * bookings_per_party(config);
     let size = |bytes: usize| bytes as f64;
 
-    // Per party: its record; the policies' position table (three families of (pool,
-    // position)); the need-by index's place; while looking, one entry in each of the
+    // Per party: its record; each service's policy's position table (three families of
+    // pool and position, one word each); the need-by index's place; while looking, one entry in each of the
     // looking queue, the need-by buckets, the give-up lists and the pools; the summary's
     // per-party flags and samples (lead, booking and journey times).
     let looking = size(std::mem::size_of::<(Time, PartyId)>())
@@ -89,7 +89,7 @@ pub fn replication(config: &ModelConfig) -> ReplicationSize {
         + size(std::mem::size_of::<(Time, PartyId, u32)>())
         + 2.0 * size(std::mem::size_of::<PartyId>());
     let per_party = size(std::mem::size_of::<Party>())
-        + size(std::mem::size_of::<[(u32, u32); 3]>())
+        + config.services.len() as f64 * size(crate::model::policy::POSITION_BYTES)
         + size(std::mem::size_of::<(u8, u32, u32)>())
         + looking
         + 1.0

@@ -134,6 +134,10 @@ const POOL_BITS: u32 = 6;
 const POSITION_BITS: u32 = 32 - POOL_BITS;
 const ABSENT: Spot = Spot::MAX;
 
+/// Bytes of the largest position table per party (fcfs: three families), for memory
+/// estimates.
+pub const POSITION_BYTES: usize = std::mem::size_of::<[Spot; 3]>();
+
 fn spot(pool: usize, position: usize) -> Spot {
     assert!(position < 1 << POSITION_BITS, "more than 2^26 parties waiting in one pool");
     (pool as u32) << POSITION_BITS | position as u32
