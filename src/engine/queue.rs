@@ -138,6 +138,21 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Empties the queue and sets its clock to `start`, keeping the buckets' memory for
+    /// the next run (a thread reusing one queue allocates nothing once warm).
+    pub fn reset(&mut self, start: Time) {
+        self.bucket = start.div_euclid(self.width);
+        self.sorted.clear();
+        self.heap.clear();
+        self.ahead.iter_mut().for_each(Vec::clear);
+        self.far.clear();
+        self.now = start;
+        self.sequence = 0;
+        self.processed = 0;
+        self.len = 0;
+        self.head = None;
+    }
+
     /// The current instant: the time of the last event popped (or the start).
     pub fn now(&self) -> Time {
         self.now

@@ -177,6 +177,7 @@ pub struct Workspace {
     bookings: Vec<Booking>,
     give_ups: Vec<Vec<(Time, PartyId, u32)>>,
     urgency: Urgency,
+    queue: Option<EventQueue<Event>>,
 }
 
 impl Workspace {
@@ -268,6 +269,8 @@ impl<'a> Portal<'a> {
         let bookings = reuse(std::mem::take(&mut workspace.bookings), expected_parties * 3);
         let mut urgency = std::mem::take(&mut workspace.urgency);
         urgency.reset(config.days as usize + config.demand.need_by_days.1 as usize + 1, expected_parties);
+        let mut queue = workspace.queue.take().unwrap_or_else(|| EventQueue::new(0));
+        queue.reset(0);
         let mut give_ups = std::mem::take(&mut workspace.give_ups);
         give_ups.iter_mut().for_each(Vec::clear);
         give_ups.resize_with(config.days as usize, Vec::new);
@@ -275,7 +278,7 @@ impl<'a> Portal<'a> {
             config,
             workspace,
             streams,
-            queue: EventQueue::new(0),
+            queue,
             calendars,
             policies: (0..n)
                 .map(|s| {
@@ -646,6 +649,8 @@ impl<'a> Portal<'a> {
     fn finish(mut self) -> RunRecord {
         self.workspace.give_ups = std::mem::take(&mut self.give_ups);
         self.workspace.urgency = std::mem::take(&mut self.urgency);
+        let events = self.queue.processed() + self.unqueued_events;
+        self.workspace.queue = Some(std::mem::replace(&mut self.queue, EventQueue::new(0)));
         let end = self.end;
         for p in &mut self.parties {
             p.close_at(end);
@@ -664,7 +669,7 @@ impl<'a> Portal<'a> {
             days: self.config.days,
             warmup_days: self.config.demand.warmup_days,
             bot_share: self.config.behaviour.bot_share,
-            events: self.queue.processed() + self.unqueued_events,
+            events,
             parties: self.parties,
             bookings: self.bookings,
             daily: self.daily,
