@@ -285,6 +285,24 @@ impl<E> EventQueue<E> {
 mod tests {
     use super::*;
 
+    /// A queue emptied by `reset` orders a run exactly as a new one does.
+    #[test]
+    fn a_reset_queue_behaves_as_a_new_one() {
+        let drain = |q: &mut EventQueue<u32>| {
+            for (k, at) in [5 * DAY + 7, 3, 3, 9 * DAY, 4096 * DAY * 2, DAY].into_iter().enumerate() {
+                q.schedule(at, (k % 3) as u8, k as u32).expect("not in the past");
+            }
+            std::iter::from_fn(|| q.pop()).collect::<Vec<_>>()
+        };
+        let mut used = EventQueue::new(0);
+        used.schedule(40 * DAY, 1, 99).expect("not in the past");
+        used.pop();
+        used.schedule(41 * DAY, 0, 98).expect("not in the past");
+        used.reset(0);
+        assert!(used.is_empty() && used.now() == 0 && used.processed() == 0);
+        assert_eq!(drain(&mut used), drain(&mut EventQueue::new(0)));
+    }
+
     #[test]
     fn same_instant_events_keep_rank_then_insertion_order() {
         let mut q = EventQueue::new(0);

@@ -111,6 +111,18 @@ fn values_too_large_to_simulate_are_refused_by_validation() {
     assert_mentions(&stderr, &["demand.need_by_days", "max 4000000000", "at most 7320 days"]);
 }
 
+/// Records keep instants in 32 bits: inputs that would place one beyond 68 years of the
+/// start are refused by name.
+#[test]
+fn instants_beyond_what_records_keep_are_refused() {
+    let processing = "name = \"p\"\ndays = 20\n[behaviour]\nprocessing_days = { min = 10, max = 100000 }\n";
+    let stderr = run_fails("processing", Some(processing));
+    assert_mentions(&stderr, &["behaviour.processing_days", "max 100000", "at most 3660 days"]);
+    let receipts = "name = \"l\"\ndays = 20\nstart = \"2021-06-01\"\n[legacy]\nreceived_from = \"1950-01-01\"\n";
+    let stderr = run_fails("receipts", Some(receipts));
+    assert_mentions(&stderr, &["legacy.received_from", "1950-01-01", "within 20 years (7320 days) of start"]);
+}
+
 #[test]
 fn bad_date_is_named() {
     let e = run_fails("date", Some("name = \"x\"\nstart = \"2021-02-30\"\n"));
