@@ -242,9 +242,9 @@ pub struct Party {
     patience_generation: u32,
     index: u32,
     bookings: u32,
-    // Each auto-cancellation, no-show or document failure takes at least a booking whose
-    // appointment or deadline is on a later day, so a run of at most 7320 days counts
-    // fewer than 2^16 of each.
+    // Each auto-cancellation, no-show or document failure takes a booking of its own and
+    // at most a few fit in a day, so a run of at most 7320 days stays far below 2^16 of
+    // each (an overflow would stop the run with a message, not wrap).
     auto_cancels: u16,
     no_shows: u16,
     doc_failures: u16,
@@ -314,9 +314,10 @@ impl From<PartyFields> for Party {
         p.ready = stamp_opt(f.ready);
         p.pickup_booked = stamp_opt(f.pickup_booked);
         p.bookings = f.bookings;
-        p.auto_cancels = f.auto_cancels as u16;
-        p.no_shows = f.no_shows as u16;
-        p.doc_failures = f.doc_failures as u16;
+        let count = |n: u32| u16::try_from(n).expect("counts below 2^16");
+        p.auto_cancels = count(f.auto_cancels);
+        p.no_shows = count(f.no_shows);
+        p.doc_failures = count(f.doc_failures);
         p.patience_generation = f.patience_generation;
         p
     }
@@ -566,15 +567,15 @@ impl Party {
     }
 
     pub(crate) fn count_auto_cancel(&mut self) {
-        self.auto_cancels += 1;
+        self.auto_cancels = self.auto_cancels.checked_add(1).expect("fewer than 2^16 auto-cancellations a party");
     }
 
     pub(crate) fn count_no_show(&mut self) {
-        self.no_shows += 1;
+        self.no_shows = self.no_shows.checked_add(1).expect("fewer than 2^16 no-shows a party");
     }
 
     pub(crate) fn count_doc_failure(&mut self) {
-        self.doc_failures += 1;
+        self.doc_failures = self.doc_failures.checked_add(1).expect("fewer than 2^16 document failures a party");
     }
 
     pub(crate) fn set_served(&mut self, at: Time) {
