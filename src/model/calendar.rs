@@ -396,11 +396,6 @@ impl Calendar {
         self.day_free[day]
     }
 
-    /// Places of a band: its slots, and more with overbooking.
-    pub fn places(&self, day: usize, band: usize) -> u32 {
-        self.cells[self.cell_index(day, band)].places
-    }
-
     /// The state of place `i` of `band` on `day`.
     pub fn slot(&self, day: usize, band: usize, i: usize) -> Slot {
         unpack(self.slots[self.cells[self.cell_index(day, band)].base + i])
@@ -410,6 +405,7 @@ impl Calendar {
     /// several places is met once per place).
     pub fn holders(&self, day: usize, band: usize) -> impl Iterator<Item = BookingId> + '_ {
         let cell = &self.cells[self.cell_index(day, band)];
+        // Below the lowest of the four states, a place holds a booking id.
         self.slots[cell.base..cell.base + cell.places as usize].iter().copied().filter(|&s| s < NO_SHOW)
     }
 

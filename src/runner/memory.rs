@@ -81,9 +81,9 @@ pub fn replication(config: &ModelConfig) -> ReplicationSize {
     let size = |bytes: usize| bytes as f64;
 
     // Per party: its record; each service's policy's position table (three families of
-    // pool and position, one word each); the need-by index's place; while looking, one entry in each of the
-    // looking queue, the need-by buckets, the give-up lists and the pools; the summary's
-    // per-party flags and samples (lead, booking and journey times).
+    // pool and position, one word each); the need-by index's place; while looking, one
+    // entry in each of the looking queue, the need-by buckets, the give-up lists and the
+    // pools; the summary's per-party flags and samples (lead, booking and journey times).
     let looking = size(std::mem::size_of::<(Time, PartyId)>())
         + size(std::mem::size_of::<(Time, Time, PartyId)>())
         + size(std::mem::size_of::<(Time, PartyId, u32)>())

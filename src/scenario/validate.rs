@@ -358,13 +358,11 @@ impl Scenario {
             ));
         }
         // Records keep instants in 32 bits (68 years): receipts stay within 20 years of the start.
-        for (field, day) in [("legacy.received_from", from), ("legacy.received_until", until)] {
+        for (field, day, text) in
+            [("legacy.received_from", from, &l.received_from.0), ("legacy.received_until", until, &l.received_until.0)]
+        {
             if (day - start).abs() > 20 * 366 {
-                return Err(fail(
-                    field,
-                    format!("\"{}\"", if day == from { &l.received_from.0 } else { &l.received_until.0 }),
-                    "a date within 20 years (7320 days) of start",
-                ));
+                return Err(fail(field, format!("\"{text}\""), "a date within 20 years (7320 days) of start"));
             }
         }
         if l.requests > 10_000_000 {

@@ -433,7 +433,7 @@ impl<'a> Portal<'a> {
 
     /// Service `s`'s policy books at the instant it named, nothing having changed since.
     fn wake(&mut self, s: usize, now: Time) {
-        debug_assert_ne!(self.wake[s], Time::MAX, "service {s} woke without a booking instant");
+        assert_ne!(self.wake[s], Time::MAX, "service {s} woke without a booking instant");
         self.wake[s] = Time::MAX;
         let fit = self.wake_fit[s];
         let lo = self.min_bookable_day(now);
@@ -583,12 +583,10 @@ impl<'a> Portal<'a> {
             // A booking's first slot is its lowest, so the first time a booking is met in
             // slot order is its first slot. (Reading the booking records here instead
             // cost a cache miss per slot.)
-            {
-                let (w, bit) = (b as usize / 64, 1u64 << (b % 64));
-                if seen[w] & bit == 0 {
-                    seen[w] |= bit;
-                    held.push(b);
-                }
+            let (w, bit) = (b as usize / 64, 1u64 << (b % 64));
+            if seen[w] & bit == 0 {
+                seen[w] |= bit;
+                held.push(b);
             }
         }
         for &b in &held {
