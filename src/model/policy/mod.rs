@@ -97,18 +97,75 @@ pub trait Policy: std::fmt::Debug + Send {
 ///
 /// `urgent_within` is how long before its need-by date a party becomes urgent, when slots
 /// are held for urgent parties (`None`: no party is ever urgent).
-pub fn build(
-    kind: PolicyKind,
-    behaviour: &BehaviourConfig,
-    parties: usize,
-    urgent_within: Option<Time>,
-) -> Box<dyn Policy> {
+pub fn build(kind: PolicyKind, behaviour: &BehaviourConfig, parties: usize, urgent_within: Option<Time>) -> Allocation {
     match kind {
-        PolicyKind::Fcfs if urgent_within.is_some() => Box::new(Fcfs::<true>::new(behaviour, parties)),
-        PolicyKind::Fcfs => Box::new(Fcfs::<false>::new(behaviour, parties)),
-        PolicyKind::Waitlist => Box::new(Queue::new(Order::Arrival)),
-        PolicyKind::Priority => Box::new(Queue::new(Order::NeedBy)),
-        PolicyKind::Lottery { every_days } => Box::new(Lottery::new(every_days, urgent_within)),
+        PolicyKind::Fcfs if urgent_within.is_some() => Allocation::FcfsReserve(Fcfs::new(behaviour, parties)),
+        PolicyKind::Fcfs => Allocation::Fcfs(Fcfs::new(behaviour, parties)),
+        PolicyKind::Waitlist => Allocation::Queue(Queue::new(Order::Arrival)),
+        PolicyKind::Priority => Allocation::Queue(Queue::new(Order::NeedBy)),
+        PolicyKind::Lottery { every_days } => Allocation::Lottery(Lottery::new(every_days, urgent_within)),
+    }
+}
+
+/// One of the policies, dispatched by a `match` instead of through a trait object: the
+/// event loop calls `join`, `leave`, `next` and `pick` hundreds of thousands of times a
+/// replication, and a direct call can be inlined where an indirect one cannot.
+#[derive(Debug, Clone)]
+pub enum Allocation {
+    /// First come, first served, no slots held.
+    Fcfs(Fcfs<false>),
+    /// First come, first served, with slots held for urgent parties.
+    FcfsReserve(Fcfs<true>),
+    /// A waiting list, by arrival or by need-by date.
+    Queue(Queue),
+    /// Periodic lottery draws.
+    Lottery(Lottery),
+}
+
+/// Calls `$call` on the policy inside an [`Allocation`].
+macro_rules! dispatch {
+    ($self:ident, $p:ident => $call:expr) => {
+        match $self {
+            Allocation::Fcfs($p) => $call,
+            Allocation::FcfsReserve($p) => $call,
+            Allocation::Queue($p) => $call,
+            Allocation::Lottery($p) => $call,
+        }
+    };
+}
+
+impl Policy for Allocation {
+    #[inline]
+    fn join(&mut self, w: Waiter) {
+        dispatch!(self, p => p.join(w))
+    }
+    #[inline]
+    fn leave(&mut self, w: &Waiter) {
+        dispatch!(self, p => p.leave(w))
+    }
+    #[inline]
+    fn make_urgent(&mut self, w: &Waiter) {
+        dispatch!(self, p => p.make_urgent(w))
+    }
+    #[inline]
+    fn on_release(&mut self, now: Time) {
+        dispatch!(self, p => p.on_release(now))
+    }
+    #[inline]
+    fn on_tick(&mut self, day: u32, now: Time, rng: &mut Stream) {
+        dispatch!(self, p => p.on_tick(day, now, rng))
+    }
+    #[inline]
+    fn next(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Next {
+        dispatch!(self, p => p.next(now, fit, rng))
+    }
+    #[inline]
+    fn pick(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Option<PartyId> {
+        dispatch!(self, p => p.pick(now, fit, rng))
+    }
+    #[inline]
+    fn waiting(&self) -> usize {
+        dispatch!(self, p => p.waiting())
     }
 }
 

@@ -7,7 +7,7 @@ use crate::engine::time::{day_of, day_start};
 use super::lifecycle::Grant;
 use super::{Event, Portal};
 use crate::model::party::{PartyId, Stage};
-use crate::model::policy::Waiter;
+use crate::model::policy::{Policy, Waiter};
 
 impl Portal<'_> {
     pub(super) fn waiter(&self, id: PartyId) -> Waiter {

@@ -206,7 +206,7 @@ struct Portal<'a> {
     streams: Streams,
     queue: EventQueue<Event>,
     calendars: Vec<Calendar>,
-    policies: Vec<Box<dyn Policy>>,
+    policies: Vec<policy::Allocation>,
     policy_rng: Vec<Stream>,
     release_rng: Stream,
     /// Per service: the instant the policy books next, if any, with the largest parties
