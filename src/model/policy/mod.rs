@@ -222,7 +222,11 @@ impl<const F: usize> Pools<F> {
     pub(crate) fn with_families(sizes: [usize; F], parties: usize) -> Self {
         let family = sizes.iter().enumerate().flat_map(|(f, &n)| std::iter::repeat_n(f as u8, n)).collect::<Vec<_>>();
         assert!(family.len() < (1 << POOL_BITS) - 1, "at most 62 pools");
-        Self { members: vec![Vec::new(); family.len()], family, place: vec![[ABSENT; F]; parties] }
+        // Read at random by party id: on huge pages where the system has them.
+        let mut place = Vec::with_capacity(parties);
+        crate::engine::pages::advise_huge_pages(&place);
+        place.resize(parties, [ABSENT; F]);
+        Self { members: vec![Vec::new(); family.len()], family, place }
     }
 
     /// Puts `id` in `pool` (no change if it is in a pool of that family already).

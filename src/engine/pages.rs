@@ -1,0 +1,71 @@
+//! Asking the operating system to back large tables with huge pages.
+//!
+//! A replication reads its party and booking records and a policy's position table at
+//! random, by party or booking id. With 4 KiB pages a table of tens of megabytes (the
+//! 16-times-larger embassy) spans thousands of pages, more than the processor's address
+//! translation cache holds, so nearly every such read also walks the page table; and
+//! first touching each page costs a fault. Linux's transparent huge pages map 2 MiB at a
+//! time, but on most systems (`/sys/kernel/mm/transparent_hugepage/enabled` = `madvise`)
+//! only for memory that asked for them. [`advise_huge_pages`] asks, for the whole
+//! capacity of a buffer. It is a hint: contents and results never depend on it, and where
+//! the system has no huge pages (or is not Linux) it does nothing.
+
+/// The size of a huge page on x86-64 and aarch64 Linux.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// Asks for huge pages under the capacity of `buffer` (only the whole 2 MiB-aligned
+/// stretches inside it; a buffer smaller than two huge pages is left alone).
+pub fn advise_huge_pages<T>(buffer: &Vec<T>) {
+    let bytes = buffer.capacity().saturating_mul(size_of::<T>());
+    if let Some((at, len)) = huge_stretch(buffer.as_ptr() as usize, bytes) {
+        advise(at, len);
+    }
+}
+
+/// The whole huge pages inside `[start, start + bytes)`, as (address, length), if the
+/// range is at least two huge pages long and holds one.
+fn huge_stretch(start: usize, bytes: usize) -> Option<(usize, usize)> {
+    if bytes < 2 * HUGE_PAGE {
+        return None;
+    }
+    let (lo, hi) = (start.next_multiple_of(HUGE_PAGE), (start + bytes) / HUGE_PAGE * HUGE_PAGE);
+    (hi > lo).then(|| (lo, hi - lo))
+}
+
+#[cfg(target_os = "linux")]
+fn advise(at: usize, len: usize) {
+    // SAFETY: `[at, at + len)` lies inside one live allocation (the buffer's capacity), and
+    // MADV_HUGEPAGE only changes how the kernel backs those pages, never their contents or
+    // who may access them. The result is ignored: refusal (no huge pages configured) leaves
+    // the memory as it was.
+    unsafe {
+        libc::madvise(at as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise(_at: usize, _len: usize) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_whole_huge_pages_inside_the_buffer_are_advised() {
+        const H: usize = HUGE_PAGE;
+        assert_eq!(huge_stretch(H, 2 * H), Some((H, 2 * H)), "aligned: all of it");
+        assert_eq!(huge_stretch(H + 4096, 2 * H), Some((2 * H, H)), "the one whole page inside");
+        assert_eq!(huge_stretch(H + 4096, 3 * H), Some((2 * H, 2 * H)));
+        assert_eq!(huge_stretch(H + 4096, 2 * H - 8192), None, "under two huge pages");
+        assert_eq!(huge_stretch(0, H), None);
+    }
+
+    #[test]
+    fn advice_leaves_contents_alone() {
+        let mut v: Vec<u64> = Vec::with_capacity(3 * HUGE_PAGE / 8);
+        v.extend(0..1000);
+        advise_huge_pages(&v);
+        v.extend(1000..(3 * HUGE_PAGE / 8) as u64);
+        assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64));
+    }
+}
