@@ -230,6 +230,9 @@ impl<const F: usize> Pools<F> {
     }
 
     /// Puts `id` in `pool` (no change if it is in a pool of that family already).
+    /// (`insert` and `take_out` are asked to be inlined into the policies' steps: 1.1%
+    /// fewer instructions per replication, callgrind.)
+    #[inline]
     pub(crate) fn insert(&mut self, pool: usize, id: PartyId) {
         let i = id as usize;
         if self.place.len() <= i {
@@ -263,6 +266,7 @@ impl<const F: usize> Pools<F> {
         was
     }
 
+    #[inline]
     fn take_out(&mut self, family: usize, id: PartyId, spot: Spot) -> usize {
         let (pool, pos) = (pool_of(spot), position_of(spot));
         let members = &mut self.members[pool as usize];
