@@ -6,16 +6,37 @@
 //! translation cache holds, so nearly every such read also walks the page table; and
 //! first touching each page costs a fault. Linux's transparent huge pages map 2 MiB at a
 //! time, but on most systems (`/sys/kernel/mm/transparent_hugepage/enabled` = `madvise`)
-//! only for memory that asked for them. [`advise_huge_pages`] asks, for the whole
-//! capacity of a buffer. It is a hint: contents and results never depend on it, and where
-//! the system has no huge pages (or is not Linux) it does nothing.
+//! only for memory that asked for them. [`huge_vec`] and [`reuse`] hand out buffers that
+//! asked, for their whole capacity. It is a hint: contents and results never depend on it,
+//! and where the system has no huge pages (or is not Linux) it does nothing.
 
 /// The size of a huge page on x86-64 and aarch64 Linux.
 const HUGE_PAGE: usize = 2 << 20;
 
+/// An empty buffer with room for `capacity` records, on huge pages where the system has
+/// them.
+pub fn huge_vec<T>(capacity: usize) -> Vec<T> {
+    let buffer = Vec::with_capacity(capacity);
+    advise_huge_pages(&buffer);
+    buffer
+}
+
+/// `buffer`, emptied, with room for `capacity` records: kept if it has the room, else a
+/// new [`huge_vec`]. (Reserving on a short buffer would copy its whole old capacity into
+/// the new one, making resident the pages of records no run ever wrote.)
+pub fn reuse<T>(mut buffer: Vec<T>, capacity: usize) -> Vec<T> {
+    buffer.clear();
+    if buffer.capacity() < capacity {
+        drop(buffer);
+        return huge_vec(capacity);
+    }
+    buffer
+}
+
 /// Asks for huge pages under the capacity of `buffer` (only the whole 2 MiB-aligned
-/// stretches inside it; a buffer smaller than two huge pages is left alone).
-pub fn advise_huge_pages<T>(buffer: &Vec<T>) {
+/// stretches inside it; a buffer smaller than two huge pages is left alone). Asked before
+/// the buffer is written: pages already touched stay small.
+fn advise_huge_pages<T>(buffer: &Vec<T>) {
     let bytes = buffer.capacity().saturating_mul(size_of::<T>());
     if let Some((at, len)) = huge_stretch(buffer.as_ptr() as usize, bytes) {
         advise(at, len);
@@ -67,5 +88,16 @@ mod tests {
         advise_huge_pages(&v);
         v.extend(1000..(3 * HUGE_PAGE / 8) as u64);
         assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64));
+    }
+
+    #[test]
+    fn reuse_keeps_a_buffer_with_room_and_replaces_a_short_one() {
+        let mut kept = huge_vec::<u32>(100);
+        kept.extend(0..50);
+        let at = kept.as_ptr();
+        let kept = reuse(kept, 80);
+        assert!(kept.is_empty() && kept.as_ptr() == at && kept.capacity() >= 100);
+        let grown = reuse(vec![1u32; 10], 1000);
+        assert!(grown.is_empty() && grown.capacity() >= 1000);
     }
 }

@@ -52,12 +52,8 @@ impl Urgency {
         }
         self.first_word.clear();
         self.first_word.resize(MAX_PARTY as usize, 0);
-        self.place.clear();
-        if self.place.capacity() < parties {
-            // Read at random by party id: on huge pages where the system has them.
-            self.place = Vec::with_capacity(parties);
-            crate::engine::pages::advise_huge_pages(&self.place);
-        }
+        // Read at random by party id: on huge pages where the system has them.
+        self.place = crate::engine::pages::reuse(std::mem::take(&mut self.place), parties);
         self.place.resize(parties, ABSENT);
     }
 

@@ -223,8 +223,7 @@ impl<const F: usize> Pools<F> {
         let family = sizes.iter().enumerate().flat_map(|(f, &n)| std::iter::repeat_n(f as u8, n)).collect::<Vec<_>>();
         assert!(family.len() < (1 << POOL_BITS) - 1, "at most 62 pools");
         // Read at random by party id: on huge pages where the system has them.
-        let mut place = Vec::with_capacity(parties);
-        crate::engine::pages::advise_huge_pages(&place);
+        let mut place = crate::engine::pages::huge_vec(parties);
         place.resize(parties, [ABSENT; F]);
         Self { members: vec![Vec::new(); family.len()], family, place }
     }

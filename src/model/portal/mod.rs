@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::pages::advise_huge_pages;
+use crate::engine::pages::reuse;
 use crate::engine::time::{day_of, day_start};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 
@@ -187,21 +187,6 @@ impl Workspace {
         self.parties = run.parties;
         self.bookings = run.bookings;
     }
-}
-
-/// `buffer`, emptied, with room for `capacity` records: kept if it has the room, else a
-/// new one, on huge pages where the system has them. (Reserving on a short buffer would
-/// copy its whole old capacity into the new one, making resident the pages of records no
-/// run ever wrote.)
-fn reuse<T>(mut buffer: Vec<T>, capacity: usize) -> Vec<T> {
-    buffer.clear();
-    if buffer.capacity() < capacity {
-        drop(buffer);
-        let fresh = Vec::with_capacity(capacity);
-        advise_huge_pages(&fresh);
-        return fresh;
-    }
-    buffer
 }
 
 struct Portal<'a> {
