@@ -8,6 +8,7 @@ use crate::engine::{DAY, Purpose, Time};
 use super::{Event, Portal};
 use crate::model::calendar::BookingId;
 use crate::model::party::{Booking, BookingEnd, BookingFields, Fate, Outcome, PartyId, PartyKind, Stage};
+use crate::model::policy::Policy;
 
 /// How a booking arises: from the allocation policy (the party urgent or not), from the
 /// legacy queue (confirmed by e-mail or not), or from the old portal.
@@ -18,7 +19,7 @@ pub(super) enum Grant {
     Preexisting,
 }
 
-impl Portal<'_> {
+impl<P: Policy> Portal<'_, P> {
     /// Holds slots for a party and plans what happens to the booking.
     pub(super) fn make_booking(
         &mut self,
