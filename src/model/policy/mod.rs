@@ -94,8 +94,9 @@ pub trait Policy: std::fmt::Debug + Send {
 }
 
 /// Code that works with any policy: the event loop, compiled once for each policy type so
-/// that every call into the policy is direct and can be inlined (`match` on an enum of the
-/// policies cost 3% more instructions a replication; a trait object more still).
+/// that every call into the policy is direct and can be inlined (a `match` on an enum of
+/// the policies at every call cost 0.6% more instructions a replication, a trait object
+/// 1.5%).
 pub trait WithPolicy {
     /// What the code returns.
     type Output;
