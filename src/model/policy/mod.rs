@@ -4,7 +4,7 @@
 //! parties waiting for one service and answers one question, whenever anything changes:
 //! who books next, and when? The model does the booking itself (choosing the earliest
 //! day and band that fit, holding slots, sending e-mails), so a new policy is a new file
-//! here plus one line in [`with_policy`].
+//! here plus one line in [`build`].
 
 mod fcfs;
 mod lottery;
@@ -93,34 +93,79 @@ pub trait Policy: std::fmt::Debug + Send {
     fn waiting(&self) -> usize;
 }
 
-/// Code that works with any policy: the event loop, compiled once for each policy type so
-/// that every call into the policy is direct and can be inlined (a `match` on an enum of
-/// the policies at every call cost 0.6% more instructions a replication, a trait object
-/// 1.5%).
-pub trait WithPolicy {
-    /// What the code returns.
-    type Output;
-    /// Runs with the configured policy: `build(urgent_within, parties)` makes the policy of
-    /// one service, sized for about `parties` parties; `urgent_within` is how long before
-    /// its need-by date a party becomes urgent, for the service that holds slots for
-    /// urgent parties (`None` for the others, or without a reserve).
-    fn call<P: Policy>(self, build: impl Fn(Option<Time>, usize) -> P) -> Self::Output;
+/// The policy for one service, from the configuration, sized for about `parties` parties.
+///
+/// `urgent_within` is how long before its need-by date a party becomes urgent, when slots
+/// are held for urgent parties (`None`: no party is ever urgent).
+pub fn build(kind: PolicyKind, behaviour: &BehaviourConfig, parties: usize, urgent_within: Option<Time>) -> Allocation {
+    match kind {
+        PolicyKind::Fcfs if urgent_within.is_some() => Allocation::FcfsReserve(Fcfs::new(behaviour, parties)),
+        PolicyKind::Fcfs => Allocation::Fcfs(Fcfs::new(behaviour, parties)),
+        PolicyKind::Waitlist => Allocation::Queue(Queue::new(Order::Arrival)),
+        PolicyKind::Priority => Allocation::Queue(Queue::new(Order::NeedBy)),
+        PolicyKind::Lottery { every_days } => Allocation::Lottery(Lottery::new(every_days, urgent_within)),
+    }
 }
 
-/// Calls `code` with the policy of kind `kind`; `reserve` says whether some service holds
-/// slots for urgent parties.
-///
-/// With a reserve, first come, first served is `Fcfs<true>` for every service: the others
-/// never see an urgent party, and `Fcfs<true>` with nobody urgent draws what `Fcfs<false>`
-/// draws (`fcfs::tests::without_a_reserve_urgency_changes_nothing`), so one type serves
-/// them all.
-pub fn with_policy<W: WithPolicy>(kind: PolicyKind, behaviour: &BehaviourConfig, reserve: bool, code: W) -> W::Output {
-    match kind {
-        PolicyKind::Fcfs if reserve => code.call(|_, parties| Fcfs::<true>::new(behaviour, parties)),
-        PolicyKind::Fcfs => code.call(|_, parties| Fcfs::<false>::new(behaviour, parties)),
-        PolicyKind::Waitlist => code.call(|_, _| Queue::new(Order::Arrival)),
-        PolicyKind::Priority => code.call(|_, _| Queue::new(Order::NeedBy)),
-        PolicyKind::Lottery { every_days } => code.call(|urgent_within, _| Lottery::new(every_days, urgent_within)),
+/// One of the policies, dispatched by a `match` instead of through a trait object: the
+/// event loop calls `join`, `leave`, `next` and `pick` hundreds of thousands of times a
+/// replication, and a direct call can be inlined where an indirect one cannot.
+#[derive(Debug, Clone)]
+pub enum Allocation {
+    /// First come, first served, no slots held.
+    Fcfs(Fcfs<false>),
+    /// First come, first served, with slots held for urgent parties.
+    FcfsReserve(Fcfs<true>),
+    /// A waiting list, by arrival or by need-by date.
+    Queue(Queue),
+    /// Periodic lottery draws.
+    Lottery(Lottery),
+}
+
+/// Calls `$call` on the policy inside an [`Allocation`].
+macro_rules! dispatch {
+    ($self:ident, $p:ident => $call:expr) => {
+        match $self {
+            Allocation::Fcfs($p) => $call,
+            Allocation::FcfsReserve($p) => $call,
+            Allocation::Queue($p) => $call,
+            Allocation::Lottery($p) => $call,
+        }
+    };
+}
+
+impl Policy for Allocation {
+    #[inline]
+    fn join(&mut self, w: Waiter) {
+        dispatch!(self, p => p.join(w))
+    }
+    #[inline]
+    fn leave(&mut self, w: &Waiter) {
+        dispatch!(self, p => p.leave(w))
+    }
+    #[inline]
+    fn make_urgent(&mut self, w: &Waiter) {
+        dispatch!(self, p => p.make_urgent(w))
+    }
+    #[inline]
+    fn on_release(&mut self, now: Time) {
+        dispatch!(self, p => p.on_release(now))
+    }
+    #[inline]
+    fn on_tick(&mut self, day: u32, now: Time, rng: &mut Stream) {
+        dispatch!(self, p => p.on_tick(day, now, rng))
+    }
+    #[inline]
+    fn next(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Next {
+        dispatch!(self, p => p.next(now, fit, rng))
+    }
+    #[inline]
+    fn pick(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Option<PartyId> {
+        dispatch!(self, p => p.pick(now, fit, rng))
+    }
+    #[inline]
+    fn waiting(&self) -> usize {
+        dispatch!(self, p => p.waiting())
     }
 }
 

@@ -7,9 +7,8 @@ use crate::engine::{Purpose, Time};
 use super::Portal;
 use super::lifecycle::Grant;
 use crate::model::party::{PartyKind, Stage};
-use crate::model::policy::Policy;
 
-impl<P: Policy> Portal<'_, P> {
+impl Portal<'_> {
     pub(super) fn set_up_legacy(&mut self) {
         let l = &self.config.legacy;
         let mut rng = self.streams.stream(Purpose::Legacy, 0);

@@ -8,7 +8,6 @@ use crate::engine::{DAY, Purpose, Time};
 use super::{Event, Portal};
 use crate::model::calendar::BookingId;
 use crate::model::party::{Booking, BookingEnd, BookingFields, Fate, Outcome, PartyId, PartyKind, Stage};
-use crate::model::policy::Policy;
 
 /// How a booking arises: from the allocation policy (the party urgent or not), from the
 /// legacy queue (confirmed by e-mail or not), or from the old portal.
@@ -19,7 +18,7 @@ pub(super) enum Grant {
     Preexisting,
 }
 
-impl<P: Policy> Portal<'_, P> {
+impl Portal<'_> {
     /// Holds slots for a party and plans what happens to the booking.
     pub(super) fn make_booking(
         &mut self,

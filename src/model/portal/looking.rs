@@ -9,7 +9,7 @@ use super::{Event, Portal};
 use crate::model::party::{PartyId, Stage};
 use crate::model::policy::{Policy, Waiter};
 
-impl<P: Policy> Portal<'_, P> {
+impl Portal<'_> {
     pub(super) fn waiter(&self, id: PartyId) -> Waiter {
         let p = &self.parties[id as usize];
         Waiter {

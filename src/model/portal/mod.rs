@@ -20,7 +20,7 @@ use super::calendar::{BookingId, Calendar, DayTally, Fit, MAX_PARTY, ReserveTall
 use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
 use super::party::{Attributes, Booking, BookingEnd, Outcome, Party, PartyId, PartyKind};
-use super::policy::{self, Next, Policy, WithPolicy};
+use super::policy::{self, Next, Policy};
 use super::urgency::Urgency;
 
 mod legacy;
@@ -63,17 +63,6 @@ impl Event {
 const RANK_ARRIVAL: u8 = 6;
 /// Rank of a policy's booking instant, kept apart like arrivals (one per service).
 const RANK_WAKE: u8 = 8;
-
-/// `(time, rank)` in one word, so that one comparison orders two candidates for the next
-/// thing to happen. Every such instant is at or after the start (0) and far below 2^55
-/// seconds.
-fn order_key(t: Time, rank: u8) -> u64 {
-    debug_assert!((0..1 << 55).contains(&t), "instant {t} out of the key's range");
-    (t as u64) << 8 | u64::from(rank)
-}
-
-/// The key of no candidate at all.
-const NOTHING: u64 = u64::MAX;
 
 /// Where the next thing to happen comes from.
 #[derive(Debug, Clone, Copy)]
@@ -178,19 +167,7 @@ pub fn simulate(config: &ModelConfig, seed: u64) -> RunRecord {
 /// so that the megabytes of party and booking tables are allocated once, not once per
 /// replication. Results are the same as [`simulate`]'s.
 pub fn simulate_in(workspace: &mut Workspace, config: &ModelConfig, seed: u64) -> RunRecord {
-    struct Replication<'c, 'w> {
-        config: &'c ModelConfig,
-        seed: u64,
-        workspace: &'w mut Workspace,
-    }
-    impl WithPolicy for Replication<'_, '_> {
-        type Output = RunRecord;
-        fn call<P: Policy>(self, build: impl Fn(Option<Time>, usize) -> P) -> RunRecord {
-            Portal::new(self.config, self.seed, self.workspace, build).run()
-        }
-    }
-    let reserve = config.allocation.reserve.is_some();
-    policy::with_policy(config.allocation.policy, &config.behaviour, reserve, Replication { config, seed, workspace })
+    Portal::new(config, seed, workspace).run()
 }
 
 /// Buffers that one thread reuses from replication to replication. Only their capacity
@@ -212,14 +189,13 @@ impl Workspace {
     }
 }
 
-struct Portal<'a, P> {
+struct Portal<'a> {
     config: &'a ModelConfig,
     workspace: &'a mut Workspace,
     streams: Streams,
     queue: EventQueue<Event>,
     calendars: Vec<Calendar>,
-    /// One policy per service, of one type for the whole run ([`policy::with_policy`]).
-    policies: Vec<P>,
+    policies: Vec<policy::Allocation>,
     policy_rng: Vec<Stream>,
     release_rng: Stream,
     /// Per service: the instant the policy books next, if any, with the largest parties
@@ -264,13 +240,8 @@ struct Portal<'a, P> {
     give_ups: Vec<Vec<(Time, PartyId, u32)>>,
 }
 
-impl<'a, P: Policy> Portal<'a, P> {
-    fn new(
-        config: &'a ModelConfig,
-        seed: u64,
-        workspace: &'a mut Workspace,
-        build: impl Fn(Option<Time>, usize) -> P,
-    ) -> Self {
+impl<'a> Portal<'a> {
+    fn new(config: &'a ModelConfig, seed: u64, workspace: &'a mut Workspace) -> Self {
         let streams = Streams::new(seed);
         let calendars: Vec<Calendar> = config.services.iter().map(Calendar::new).collect();
         let n = config.services.len();
@@ -302,7 +273,7 @@ impl<'a, P: Policy> Portal<'a, P> {
                 .map(|s| {
                     // Only the first service holds slots for urgent parties.
                     let urgent_within = config.allocation.reserve.filter(|_| s == 0).map(|r| r.urgent_within);
-                    build(urgent_within, expected_parties)
+                    policy::build(config.allocation.policy, &config.behaviour, expected_parties, urgent_within)
                 })
                 .collect(),
             policy_rng: (0..n).map(|s| streams.stream(Purpose::Policy, s as u64)).collect(),
@@ -417,22 +388,23 @@ impl<'a, P: Policy> Portal<'a, P> {
     }
 
     /// The next thing to happen, by `(time, rank)`: the queue's next event, the next
-    /// arrival, or a policy's booking instant (services in order; on a tie the earlier
-    /// candidate wins).
+    /// arrival, or a policy's booking instant (services in order).
     fn next_source(&mut self) -> Option<(Time, Source)> {
-        let mut best = self.queue.peek().map_or(NOTHING, |(t, rank)| order_key(t, rank));
-        let mut source = Source::Queue;
-        let arrival = self.arrivals.get(self.next_arrival).map_or(NOTHING, |&t| order_key(t, RANK_ARRIVAL));
-        if arrival < best {
-            (best, source) = (arrival, Source::Arrival);
+        let mut best = self.queue.peek().map(|key| (key, Source::Queue));
+        let mut consider = |key: (Time, u8), source: Source| {
+            if best.is_none_or(|(k, _)| key < k) {
+                best = Some((key, source));
+            }
+        };
+        if let Some(&t) = self.arrivals.get(self.next_arrival) {
+            consider((t, RANK_ARRIVAL), Source::Arrival);
         }
         for (s, &t) in self.wake.iter().enumerate() {
-            let wake = if t == Time::MAX { NOTHING } else { order_key(t, RANK_WAKE) };
-            if wake < best {
-                (best, source) = (wake, Source::Wake(s));
+            if t != Time::MAX {
+                consider((t, RANK_WAKE), Source::Wake(s));
             }
         }
-        (best != NOTHING).then_some(((best >> 8) as Time, source))
+        best.map(|((t, _), source)| (t, source))
     }
 
     fn arrive(&mut self, now: Time) {
