@@ -40,7 +40,8 @@ CARGO_TARGET_DIR=target/pgo-generate RUSTFLAGS="-Cprofile-generate=$raw" cargo b
 
 echo "== training runs"
 trainer=target/pgo-generate/release/slotsim
-# The bundled embassy as the benchmarks run it, then every policy and lever variant.
+# The bundled embassy as the benchmarks run it, every policy and lever variant, and each
+# mechanism scenario (their six one-line reports silenced).
 "$trainer" sweep scenarios/embassy.toml --variant base --replications 60 --threads 2 --out "$work/embassy"
 "$trainer" sweep scenarios/policies.toml --replications 6 --threads 2 --out "$work/policies"
 for scenario in scenarios/mechanisms/*.toml; do
