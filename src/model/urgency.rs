@@ -78,6 +78,12 @@ impl Urgency {
         self.first_word[s] = self.first_word[s].min(b / 64);
     }
 
+    /// Starts loading where party `id` is (a hint).
+    #[inline]
+    pub fn prefetch(&self, id: PartyId) {
+        crate::engine::pages::prefetch(&self.place, id as usize);
+    }
+
     /// Takes party `id` out, if it is in.
     pub fn remove(&mut self, id: PartyId) {
         let Some(&place) = self.place.get(id as usize) else { return };

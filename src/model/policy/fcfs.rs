@@ -221,6 +221,10 @@ impl<const RESERVE: bool> Policy for Fcfs<RESERVE> {
     fn waiting(&self) -> usize {
         self.waiting
     }
+
+    fn prefetch(&self, id: PartyId) {
+        self.pools.prefetch(id);
+    }
 }
 
 /// The index whose share of `weights` (laid end to end) holds `u`, with `u` made relative

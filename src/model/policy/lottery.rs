@@ -92,4 +92,8 @@ impl Policy for Lottery {
     fn waiting(&self) -> usize {
         self.registered.len(0)
     }
+
+    fn prefetch(&self, id: PartyId) {
+        self.registered.prefetch(id);
+    }
 }

@@ -91,6 +91,9 @@ pub trait Policy: std::fmt::Debug + Send {
     fn pick(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Option<PartyId>;
     /// Parties waiting.
     fn waiting(&self) -> usize;
+    /// `id` is about to join or leave: start loading what that reads of it (a hint; a
+    /// policy whose record of parties is not indexed by id does nothing).
+    fn prefetch(&self, _id: PartyId) {}
 }
 
 /// The policy for one service, from the configuration, sized for about `parties` parties.
@@ -166,6 +169,10 @@ impl Policy for Allocation {
     #[inline]
     fn waiting(&self) -> usize {
         dispatch!(self, p => p.waiting())
+    }
+    #[inline]
+    fn prefetch(&self, id: PartyId) {
+        dispatch!(self, p => p.prefetch(id))
     }
 }
 
@@ -275,6 +282,12 @@ impl<const F: usize> Pools<F> {
         }
         self.place[id as usize][family] = ABSENT;
         pool as usize
+    }
+
+    /// Starts loading the position table's entry of `id` (a hint).
+    #[inline]
+    pub(crate) fn prefetch(&self, id: PartyId) {
+        crate::engine::pages::prefetch(&self.place, id as usize);
     }
 
     /// The pool of `family` that `id` is in, if any.

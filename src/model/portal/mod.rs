@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::pages::reuse;
+use crate::engine::pages::{prefetch, reuse};
 use crate::engine::time::{day_of, day_start};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 
@@ -366,6 +366,7 @@ impl<'a> Portal<'a> {
             match source {
                 Source::Queue => {
                     let (now, event) = self.queue.pop().expect("peeked");
+                    self.prefetch_next_event();
                     self.handle(now, event);
                 }
                 Source::Arrival => {
@@ -407,6 +408,34 @@ impl<'a> Portal<'a> {
         best.map(|((t, _), source)| (t, source))
     }
 
+    /// Starts loading the record the queue's next event will read first, so that the
+    /// load overlaps this event's work (records are read at random, from tables that can
+    /// be far larger than the cache).
+    fn prefetch_next_event(&self) {
+        match self.queue.peek_likely() {
+            Some(&Event::BookingEnd(b, _)) => prefetch(&self.bookings, b as usize),
+            Some(&Event::Ready(id)) => {
+                prefetch(&self.parties, id as usize);
+                // It starts looking for the pickup: its place in that policy.
+                if let Some(pickup) = self.config.pickup {
+                    self.policies[pickup].prefetch(id);
+                }
+            }
+            // Giving up leaves the policy and the need-by index; becoming urgent moves
+            // the party within the policy.
+            Some(&Event::GiveUp(id, _)) => {
+                prefetch(&self.parties, id as usize);
+                self.policies[0].prefetch(id);
+                self.urgency.prefetch(id);
+            }
+            Some(&Event::Urgent(id, _)) => {
+                prefetch(&self.parties, id as usize);
+                self.policies[0].prefetch(id);
+            }
+            _ => {}
+        }
+    }
+
     fn arrive(&mut self, now: Time) {
         self.next_arrival += 1;
         self.portal_party(now);
@@ -428,6 +457,12 @@ impl<'a> Portal<'a> {
         let lo = self.min_bookable_day(now);
         debug_assert_eq!(fit, self.calendars[s].fit(lo));
         if let Some(id) = self.policies[s].pick(now, fit, &mut self.policy_rng[s]) {
+            // Booking reads the party's place in the policy and in the need-by index,
+            // each a table indexed by party id: start both loads now.
+            self.policies[s].prefetch(id);
+            if s == 0 {
+                self.urgency.prefetch(id);
+            }
             self.book(id, s, now);
         }
         self.dirty[s] = true;
@@ -576,6 +611,9 @@ impl<'a> Portal<'a> {
             if seen[w] & bit == 0 {
                 seen[w] |= bit;
                 held.push(b);
+                // Its record lies anywhere in a table that can be far larger than the
+                // cache: start loading every one of the band's at once.
+                prefetch(&self.bookings, b as usize);
             }
         }
         for &b in &held {
@@ -585,7 +623,11 @@ impl<'a> Portal<'a> {
             let p = self.bookings[b as usize].placement();
             p.slots().iter().all(|&i| i >= p.slots[0])
         }));
-        for &b in &held {
+        for (i, &b) in held.iter().enumerate() {
+            // The next booking's party record, one step ahead.
+            if let Some(&next) = held.get(i + 1) {
+                prefetch(&self.parties, self.bookings[next as usize].party() as usize);
+            }
             self.end_booking(b, BookingEnd::Attended, now);
         }
         self.scratch = held;
