@@ -12,8 +12,9 @@
 # Debian 12, `apt-get install llvm-22` for rustc 1.95. `llvm-bolt` and `merge-fdata`
 # (Debian 12: `apt-get install bolt-22`) are optional: without them the binary is
 # profile-guided only, and the script says so. Two cold release builds: about 20 minutes
-# on two cores, and 4 GB of `target/`; run again after a change, it rebuilds only the
-# slotsim crate, twice (about 10 minutes).
+# on two cores, and 4 GB of `target/`; run again, it reuses the instrumented build (only
+# what changed is rebuilt) and redoes the optimized one whole, since the profile is an
+# input of every crate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -73,8 +74,8 @@ train() {
     done
 }
 
-# Fixed paths in the flags, so that running the script again after a change rebuilds only
-# what changed (new flags would rebuild every dependency).
+# A fixed path in the flags, so that running the script again rebuilds only what changed
+# of the instrumented build (new flags would rebuild every dependency).
 echo "== instrumented build (target/pgo-generate)"
 raw="$PWD/target/pgo-generate/profiles"
 CARGO_TARGET_DIR=target/pgo-generate RUSTFLAGS="-Cprofile-generate=$raw" cargo build --release --quiet
