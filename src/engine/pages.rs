@@ -1,4 +1,4 @@
-//! Asking the operating system to back large tables with huge pages.
+//! Memory hints for large tables read at random: huge pages, and prefetching.
 //!
 //! A replication reads its party and booking records and a policy's position table at
 //! random, by party or booking id. With 4 KiB pages a table of tens of megabytes (the
@@ -9,6 +9,9 @@
 //! only for memory that asked for them. [`huge_vec`] and [`reuse`] hand out buffers that
 //! asked, for their whole capacity. It is a hint: contents and results never depend on it,
 //! and where the system has no huge pages (or is not Linux) it does nothing.
+//!
+//! [`prefetch`] asks the processor to start loading one record a step will read soon, so
+//! that the wait for memory overlaps work already under way; also only a hint.
 
 /// The size of a huge page on x86-64 and aarch64 Linux.
 const HUGE_PAGE: usize = 2 << 20;
