@@ -67,6 +67,16 @@ impl Portal<'_> {
         }
     }
 
+    /// Starts loading what [`Self::stop_looking`] will read of `id` besides its record:
+    /// its places in the policy and (first service) in the need-by index, tables indexed
+    /// by party id (a hint).
+    pub(super) fn prefetch_stop_looking(&self, id: PartyId, service: usize) {
+        self.policies[service].prefetch(id);
+        if service == 0 {
+            self.urgency.prefetch(id);
+        }
+    }
+
     pub(super) fn stop_looking(&mut self, id: PartyId, service: usize) {
         if service == 0 {
             self.urgency.remove(id);

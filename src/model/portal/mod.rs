@@ -421,12 +421,10 @@ impl<'a> Portal<'a> {
                     self.policies[pickup].prefetch(id);
                 }
             }
-            // Giving up leaves the policy and the need-by index; becoming urgent moves
-            // the party within the policy.
+            // Giving up stops looking; becoming urgent moves the party within the policy.
             Some(&Event::GiveUp(id, _)) => {
                 prefetch(&self.parties, id as usize);
-                self.policies[0].prefetch(id);
-                self.urgency.prefetch(id);
+                self.prefetch_stop_looking(id, 0);
             }
             Some(&Event::Urgent(id, _)) => {
                 prefetch(&self.parties, id as usize);
@@ -457,12 +455,8 @@ impl<'a> Portal<'a> {
         let lo = self.min_bookable_day(now);
         debug_assert_eq!(fit, self.calendars[s].fit(lo));
         if let Some(id) = self.policies[s].pick(now, fit, &mut self.policy_rng[s]) {
-            // Booking reads the party's place in the policy and in the need-by index,
-            // each a table indexed by party id: start both loads now.
-            self.policies[s].prefetch(id);
-            if s == 0 {
-                self.urgency.prefetch(id);
-            }
+            // Booking stops it looking.
+            self.prefetch_stop_looking(id, s);
             self.book(id, s, now);
         }
         self.dirty[s] = true;
