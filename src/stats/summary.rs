@@ -1,5 +1,6 @@
 //! One replication's summary row: every metric of `spec/model.md`.
 
+use crate::engine::Time;
 use crate::engine::time::to_days;
 use crate::model::calendar::MAX_PARTY;
 use crate::model::{BookingEnd, PartyKind, RunRecord};
@@ -124,8 +125,39 @@ fn quantile_position(n: usize, q: f64) -> (usize, f64) {
     (h.floor() as usize, h)
 }
 
-fn mean(xs: &[f64]) -> Option<f64> {
-    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+/// A mean and a sum of squares built one value at a time: the same sums, in the same order,
+/// as `Iterator::sum` over a vector of the values, without the vector.
+#[derive(Debug, Clone, Copy)]
+struct Sums {
+    n: u64,
+    sum: f64,
+    squares: f64,
+}
+
+impl Sums {
+    fn new() -> Self {
+        // The starting value of `Iterator::sum` for floats.
+        Self { n: 0, sum: -0.0, squares: -0.0 }
+    }
+
+    fn add(&mut self, x: f64) {
+        self.n += 1;
+        self.sum += x;
+        self.squares += x * x;
+    }
+
+    fn mean(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / self.n as f64)
+    }
+
+    fn jain(&self) -> Option<f64> {
+        (self.n > 0 && self.squares > 0.0).then(|| self.sum * self.sum / (self.n as f64 * self.squares))
+    }
+}
+
+/// A span of whole seconds, kept in 32 bits: runs last at most 7320 days (6.3e8 s).
+fn seconds_between(from: Time, to: Time) -> u32 {
+    u32::try_from(to - from).expect("a party's milestones come after its arrival, within a run")
 }
 
 /// [`quantile`] of unsorted data, by selection (linear time): reorders `xs`.
@@ -137,6 +169,18 @@ fn select_quantile(xs: &mut [f64], q: f64) -> Option<f64> {
 /// [`select_quantile`] at each of `qs` (in increasing order): each selection looks only
 /// among the values above the previous one. Reorders `xs`.
 fn select_quantiles<const N: usize>(xs: &mut [f64], qs: [f64; N]) -> [Option<f64>; N] {
+    select_quantiles_of(xs, qs, f64::total_cmp, |x| x)
+}
+
+/// [`select_quantiles`] of the values `value` gives the items of `xs`, ordered by `cmp`
+/// in the same order as their values: selecting among 32-bit seconds and converting the
+/// order statistics to days gives what selecting among the days would.
+fn select_quantiles_of<T: Copy, const N: usize>(
+    xs: &mut [T],
+    qs: [f64; N],
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Copy,
+    value: impl Fn(T) -> f64,
+) -> [Option<f64>; N] {
     debug_assert!(qs.is_sorted(), "quantiles in increasing order");
     // Every value before `start` is at most every value from `start` on.
     let mut start = 0;
@@ -145,19 +189,24 @@ fn select_quantiles<const N: usize>(xs: &mut [f64], qs: [f64; N]) -> [Option<f64
             return None;
         }
         let (lo, h) = quantile_position(xs.len(), q);
-        let (_, &mut at_lo, above) = xs[start..].select_nth_unstable_by(lo - start, f64::total_cmp);
+        let (_, &mut at_lo, above) = xs[start..].select_nth_unstable_by(lo - start, cmp);
         // The next order statistic is the smallest value above position `lo`.
-        let next = above.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo);
+        let next = above.iter().copied().min_by(cmp).unwrap_or(at_lo);
         start = lo;
-        Some(interpolate(at_lo, next, lo, h))
+        Some(interpolate(value(at_lo), value(next), lo, h))
     })
+}
+
+/// Quantiles of spans of seconds, in days.
+fn day_quantiles<const N: usize>(seconds: &mut [u32], qs: [f64; N]) -> [Option<f64>; N] {
+    select_quantiles_of(seconds, qs, u32::cmp, |x| to_days(Time::from(x)))
 }
 
 /// Jain's fairness index (Σx)²/(n·Σx²); `None` if empty or all zero.
 pub fn jain(xs: &[f64]) -> Option<f64> {
-    let s: f64 = xs.iter().sum();
-    let s2: f64 = xs.iter().map(|x| x * x).sum();
-    (!xs.is_empty() && s2 > 0.0).then(|| s * s / (xs.len() as f64 * s2))
+    let mut sums = Sums::new();
+    xs.iter().for_each(|&x| sums.add(x));
+    sums.jain()
 }
 
 /// Number of pairs out of order (a later element smaller than an earlier one).
@@ -187,15 +236,15 @@ fn inversions(order: &[u32]) -> u64 {
 /// Computes every metric of one replication.
 pub fn summarize(run: &RunRecord) -> Summary {
     // One pass over the party table (several megabytes): every per-party sample and count.
-    // Samples are collected in party order, so sums (and means) do not depend on how the
-    // pass is organised.
-    // Sized for every party at once: growing them by doubling copied megabytes.
+    // Means are summed in party order, as over a vector of the samples; only the samples
+    // that quantiles need are kept, as 32-bit seconds (a quarter of a large embassy's
+    // summary memory, beside its party and booking tables at the replication's peak).
     let n = run.parties.len();
     let mut lead = Vec::with_capacity(n);
     let mut book = Vec::with_capacity(n);
     let mut journey = Vec::with_capacity(n);
-    let mut served_book = Vec::with_capacity(n);
-    let (mut book_people, mut book_bots) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut lead_sums, mut book_sums, mut journey_sums) = (Sums::new(), Sums::new(), Sums::new());
+    let (mut served_book, mut book_people, mut book_bots) = (Sums::new(), Sums::new(), Sums::new());
     let (mut arrived, mut booked, mut completed, mut abandoned, mut waiting_at_end) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut missed, mut legacy_served) = (0u64, 0u64);
     let mut lead_by_size = [(0.0f64, 0u64); MAX_PARTY as usize];
@@ -212,33 +261,39 @@ pub fn summarize(run: &RunRecord) -> Summary {
             continue;
         }
         arrived += 1;
-        let book_days = p.first_booked().map(|s| to_days(s - p.arrival()));
+        let book_seconds = p.first_booked().map(|s| seconds_between(p.arrival(), s));
+        let book_days = book_seconds.map(|s| to_days(Time::from(s)));
         if let Some(s) = p.served() {
-            let days = to_days(s - p.arrival());
-            lead.push(days);
+            let seconds = seconds_between(p.arrival(), s);
+            let days = to_days(Time::from(seconds));
+            lead.push(seconds);
+            lead_sums.add(days);
             let by_size = &mut lead_by_size[(p.size().clamp(1, MAX_PARTY) - 1) as usize];
             by_size.0 += days;
             by_size.1 += 1;
             missed += u64::from(s > p.need_by());
-            served_book.extend(book_days);
+            if let Some(d) = book_days {
+                served_book.add(d);
+            }
         }
-        if let Some(d) = book_days {
+        if let (Some(seconds), Some(d)) = (book_seconds, book_days) {
             booked += 1;
-            book.push(d);
-            if p.bot() { &mut book_bots } else { &mut book_people }.push(d);
+            book.push(seconds);
+            book_sums.add(d);
+            if p.bot() { &mut book_bots } else { &mut book_people }.add(d);
         }
         if let Some(c) = p.completed() {
             completed += 1;
-            journey.push(to_days(c - p.arrival()));
+            let seconds = seconds_between(p.arrival(), c);
+            journey.push(seconds);
+            journey_sums.add(to_days(Time::from(seconds)));
         }
         abandoned += u64::from(p.outcome() == crate::model::Outcome::Abandoned);
         waiting_at_end += u64::from(p.outcome() == crate::model::Outcome::Waiting && p.served().is_none());
     }
-    // Means first: selection reorders the data.
-    let (lead_mean, book_mean_all, journey_mean) = (mean(&lead), mean(&book), mean(&journey));
-    let [lead_days_p50, lead_days_p90, lead_days_p99] = select_quantiles(&mut lead, [0.5, 0.9, 0.99]);
+    let [lead_days_p50, lead_days_p90, lead_days_p99] = day_quantiles(&mut lead, [0.5, 0.9, 0.99]);
     let served = lead.len() as u64;
-    let (book_people, book_bots) = (mean(&book_people), mean(&book_bots));
+    let (book_people, book_bots) = (book_people.mean(), book_bots.mean());
 
     let (lo, hi) = (run.warmup_days as usize, run.days as usize);
     let mut slots = crate::model::DayTally::default();
@@ -290,14 +345,14 @@ pub fn summarize(run: &RunRecord) -> Summary {
         completed,
         abandoned,
         waiting_at_end,
-        lead_days_mean: lead_mean,
+        lead_days_mean: lead_sums.mean(),
         lead_days_p50,
         lead_days_p90,
         lead_days_p99,
-        book_days_mean: book_mean_all,
-        book_days_p90: select_quantile(&mut book, 0.9),
-        journey_days_mean: journey_mean,
-        journey_days_p90: select_quantile(&mut journey, 0.9),
+        book_days_mean: book_sums.mean(),
+        book_days_p90: day_quantiles(&mut book, [0.9])[0],
+        journey_days_mean: journey_sums.mean(),
+        journey_days_p90: day_quantiles(&mut journey, [0.9])[0],
         deadline_miss_rate: (served > 0).then(|| missed as f64 / served as f64),
         slots_offered: slots.offered,
         slots_used: slots.used,
@@ -313,7 +368,7 @@ pub fn summarize(run: &RunRecord) -> Summary {
         book_days_mean_people: book_people,
         book_days_mean_bots: book_bots,
         bot_book_speedup: book_people.zip(book_bots).filter(|(_, b)| *b > 0.0).map(|(p, b)| p / b),
-        jain_book_days: jain(&served_book),
+        jain_book_days: served_book.jain(),
         queue_inversions: run.queue_inversions,
         need_by_inversions: run.need_by_inversions,
         legacy_served,
@@ -363,6 +418,43 @@ mod tests {
             assert_eq!(select_quantile(&mut data.clone(), q), quantile(&xs, q), "q {q}");
         }
         assert_eq!(select_quantiles(&mut data.clone(), qs), qs.map(|q| quantile(&xs, q)));
+    }
+
+    /// Sums built one value at a time are bit for bit those of the vector they replace
+    /// (the summary's means must not change with how its pass is organised).
+    #[test]
+    fn running_sums_equal_sums_over_vectors() {
+        let mut rng = crate::engine::Streams::new(3).stream(crate::engine::Purpose::Policy, 0);
+        for n in [1, 2, 7, 1000] {
+            let xs: Vec<f64> = (0..n).map(|_| to_days(rng.integer(0, 400 * 86_400))).collect();
+            let mut sums = Sums::new();
+            xs.iter().for_each(|&x| sums.add(x));
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            assert_eq!(sums.mean().map(f64::to_bits), Some(mean.to_bits()), "n {n}");
+            let (s, s2) = (xs.iter().sum::<f64>(), xs.iter().map(|x| x * x).sum::<f64>());
+            assert_eq!(sums.jain().map(f64::to_bits), Some((s * s / (n as f64 * s2)).to_bits()), "n {n}");
+        }
+        assert_eq!(Sums::new().mean(), None);
+        let mut zeros = Sums::new();
+        zeros.add(0.0);
+        assert_eq!((zeros.mean(), zeros.jain()), (Some(0.0), None));
+    }
+
+    /// Quantiles selected among whole seconds are bit for bit those of the same spans in days.
+    #[test]
+    fn quantiles_of_seconds_equal_quantiles_of_days() {
+        let mut rng = crate::engine::Streams::new(4).stream(crate::engine::Purpose::Policy, 0);
+        for n in [1, 2, 3, 10, 999] {
+            // Few distinct values too, so that ties are common.
+            let top = if n == 999 { 50 } else { 400 * 86_400 };
+            let seconds: Vec<u32> = (0..n).map(|_| rng.integer(0, top) as u32).collect();
+            let qs = [0.0, 0.5, 0.9, 0.99, 1.0];
+            let mut days: Vec<f64> = seconds.iter().map(|&s| to_days(Time::from(s))).collect();
+            let want = select_quantiles(&mut days, qs).map(|q| q.map(f64::to_bits));
+            let got = day_quantiles(&mut seconds.clone(), qs).map(|q| q.map(f64::to_bits));
+            assert_eq!(got, want, "n {n}");
+        }
+        assert_eq!(day_quantiles(&mut [], [0.5]), [None]);
     }
 
     #[test]
