@@ -14,6 +14,17 @@ pub const HOUR: Time = 3_600;
 /// One day in simulation time.
 pub const DAY: Time = 86_400;
 
+/// An instant in 32 bits, for records and indexes with an entry per party or booking:
+/// seconds since 00:00 of the first day, enough for 68 years either side (validation
+/// keeps runs, need-by dates, legacy receipts and processing within 40 years).
+pub type Stamp = i32;
+
+/// `t` in 32 bits (debug builds check that it fits).
+pub fn stamp(t: Time) -> Stamp {
+    debug_assert!(Stamp::try_from(t).is_ok(), "instant {t} does not fit in 32 bits");
+    t as Stamp
+}
+
 /// The run day (0 = first day) that contains `t`; negative before the start.
 pub fn day_of(t: Time) -> i64 {
     t.div_euclid(DAY)

@@ -1,6 +1,7 @@
 //! Parties (a person or a family booking together) and their bookings.
 
-use crate::engine::{ShortStream, Time, time};
+use crate::engine::time::{self, Stamp};
+use crate::engine::{ShortStream, Time};
 
 use super::calendar::{BookingId, MAX_PARTY, Placement};
 use super::config::ModelConfig;
@@ -127,17 +128,14 @@ impl Attributes {
     }
 }
 
-/// An instant kept in a record: seconds since 00:00 of the first day in 32 bits, enough
-/// for 68 years either side (validation keeps runs, need-by dates, legacy receipts and
-/// processing within 40 years). `UNSET` stands for "not (yet)".
-type Stamp = i32;
+/// An instant kept in a record ([`Stamp`]); `UNSET` stands for "not (yet)".
 const UNSET: Stamp = Stamp::MIN;
 /// Patience that never runs out within any run (and a party without patience).
 const ENDLESS: Stamp = Stamp::MAX;
 
 fn stamp(t: Time) -> Stamp {
-    debug_assert!(Stamp::try_from(t).is_ok_and(|s| s != UNSET), "instant {t} does not fit in 32 bits");
-    t as Stamp
+    debug_assert_ne!(t, Time::from(UNSET), "instant {t} is the mark of an unset one");
+    time::stamp(t)
 }
 
 fn stamp_opt(t: Option<Time>) -> Stamp {

@@ -8,27 +8,48 @@
 //! as soon as it stops looking. The answer is the least key in the first bucket in use,
 //! which holds a few parties at most.
 
+use crate::engine::time::{Stamp, stamp};
 use crate::engine::{DAY, Time};
 
 use super::calendar::MAX_PARTY;
 use super::policy::PartyId;
 
-/// Where a party is: its size index and bucket, and its position there.
+/// Where a party is: its size index and bucket (in one word), and its position there.
+/// Eight bytes: the table has an entry per party, read at random.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Place {
-    size: u8,
-    bucket: u32,
+    /// The size index in the top byte, the bucket below.
+    size_bucket: u32,
     position: u32,
 }
 
-const ABSENT: Place = Place { size: u8::MAX, bucket: u32::MAX, position: u32::MAX };
+/// Bits of [`Place::size_bucket`] for the bucket.
+const BUCKET_BITS: u32 = 24;
+
+impl Place {
+    fn new(size: usize, bucket: usize, position: usize) -> Self {
+        debug_assert!(size < MAX_PARTY as usize && bucket < 1 << BUCKET_BITS);
+        Self { size_bucket: (size as u32) << BUCKET_BITS | bucket as u32, position: position as u32 }
+    }
+
+    fn size(self) -> usize {
+        (self.size_bucket >> BUCKET_BITS) as usize
+    }
+
+    fn bucket(self) -> usize {
+        (self.size_bucket & ((1 << BUCKET_BITS) - 1)) as usize
+    }
+}
+
+const ABSENT: Place = Place { size_bucket: u32::MAX, position: u32::MAX };
 
 /// Looking parties by size and need-by day. Buckets are kept (emptied) between runs so a
 /// reused index allocates nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Urgency {
-    /// Per size index: per need-by day, the `(need_by, since, party)` entries.
-    buckets: Vec<Vec<Vec<(Time, Time, PartyId)>>>,
+    /// Per size index: per need-by day, the `(need_by, since, party)` entries (instants
+    /// in 32 bits: 12-byte entries).
+    buckets: Vec<Vec<Vec<(Stamp, Stamp, PartyId)>>>,
     /// Per size index: a bit per bucket holding at least one entry.
     in_use: Vec<Vec<u64>>,
     /// Per size index: no word of `in_use` before this one has a bit set.
@@ -42,6 +63,8 @@ impl Urgency {
     /// share the first and last bucket) and party ids below `parties`.
     pub fn reset(&mut self, days: usize, parties: usize) {
         let days = days.max(1);
+        // Validation keeps runs and need-by dates within decades: far below 2^24 days.
+        assert!(days < 1 << BUCKET_BITS, "{days} need-by days are more than the index holds");
         self.buckets.resize_with(MAX_PARTY as usize, Vec::new);
         self.in_use.resize_with(MAX_PARTY as usize, Vec::new);
         for (buckets, in_use) in self.buckets.iter_mut().zip(&mut self.in_use) {
@@ -72,8 +95,8 @@ impl Urgency {
         }
         debug_assert_eq!(self.place[i], ABSENT, "party {id} is in the urgency index twice");
         let bucket = &mut self.buckets[s][b];
-        self.place[i] = Place { size: s as u8, bucket: b as u32, position: bucket.len() as u32 };
-        bucket.push((need_by, since, id));
+        self.place[i] = Place::new(s, b, bucket.len());
+        bucket.push((stamp(need_by), stamp(since), id));
         self.in_use[s][b / 64] |= 1 << (b % 64);
         self.first_word[s] = self.first_word[s].min(b / 64);
     }
@@ -90,7 +113,7 @@ impl Urgency {
         if place == ABSENT {
             return;
         }
-        let (s, b) = (place.size as usize, place.bucket as usize);
+        let (s, b) = (place.size(), place.bucket());
         let bucket = &mut self.buckets[s][b];
         bucket.swap_remove(place.position as usize);
         if let Some(&(_, _, moved)) = bucket.get(place.position as usize) {
@@ -109,7 +132,8 @@ impl Urgency {
         self.first_word[s] = w.unwrap_or(in_use.len());
         let w = w?;
         let b = w * 64 + in_use[w].trailing_zeros() as usize;
-        self.buckets[s][b].iter().map(|&(need_by, since, _)| (need_by, since)).min()
+        let (need_by, since) = self.buckets[s][b].iter().map(|&(need_by, since, _)| (need_by, since)).min()?;
+        Some((Time::from(need_by), Time::from(since)))
     }
 }
 

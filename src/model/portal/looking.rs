@@ -2,7 +2,7 @@
 //! booking a policy's choice makes, urgency, and the bookkeeping of the inversion counts.
 
 use crate::engine::Time;
-use crate::engine::time::{day_of, day_start};
+use crate::engine::time::{day_of, day_start, stamp};
 
 use super::lifecycle::Grant;
 use super::{Event, Portal};
@@ -53,7 +53,7 @@ impl Portal<'_> {
                 self.schedule(urgent_from, Event::Urgent(id, generation));
             }
             let s = w.size_index();
-            self.looking_by_since[s].push_back((w.since, id));
+            self.looking_by_since[s].push_back((stamp(w.since), id));
             self.urgency.insert(s, id, w.need_by, w.since);
             if let Some(patience) = patience {
                 let deadline = now.saturating_add(patience);
@@ -61,7 +61,7 @@ impl Portal<'_> {
                     // Today's deadlines were already queued by the day's start.
                     self.schedule(deadline, Event::GiveUp(id, generation));
                 } else if deadline < self.end {
-                    self.give_ups[day_of(deadline) as usize].push((deadline, id, generation));
+                    self.give_ups[day_of(deadline) as usize].push((stamp(deadline), id, generation));
                 }
             }
         }
@@ -132,6 +132,7 @@ impl Portal<'_> {
     /// included: it has not left its stage yet).
     pub(super) fn earliest_looking(&mut self, s: usize) -> Option<Time> {
         while let Some(&(since, id)) = self.looking_by_since[s].front() {
+            let since = Time::from(since);
             if self.still_looking(id, since) {
                 return Some(since);
             }

@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 
 use crate::engine::pages::{prefetch, reuse};
-use crate::engine::time::{day_of, day_start};
+use crate::engine::time::{Stamp, day_of, day_start};
 use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
 
 use super::calendar::{BookingId, Calendar, DayTally, Fit, MAX_PARTY, ReserveTally};
@@ -176,7 +176,8 @@ pub fn simulate_in(workspace: &mut Workspace, config: &ModelConfig, seed: u64) -
 pub struct Workspace {
     parties: Vec<Party>,
     bookings: Vec<Booking>,
-    give_ups: Vec<Vec<(Time, PartyId, u32)>>,
+    give_ups: Vec<Vec<GiveUp>>,
+    looking_by_since: [VecDeque<(Stamp, PartyId)>; MAX_PARTY as usize],
     urgency: Urgency,
     queue: Option<EventQueue<Event>>,
 }
@@ -207,7 +208,7 @@ struct Portal<'a> {
     dirty: Vec<bool>,
     parties: Vec<Party>,
     bookings: Vec<Booking>,
-    arrivals: Vec<Time>,
+    arrivals: Vec<Stamp>,
     /// Index in `arrivals` of the next arrival.
     next_arrival: usize,
     /// Arrivals and policy bookings handled (they do not pass through the queue).
@@ -223,8 +224,9 @@ struct Portal<'a> {
     /// Parties that started looking for the first service, by size - 1, for the inversion
     /// counts: in the order they started (which is the order of `since`, as the clock only
     /// moves forward; entries of parties no longer looking, or looking again since, are
-    /// dropped when they reach the front), and by need-by date.
-    looking_by_since: [VecDeque<(Time, PartyId)>; MAX_PARTY as usize],
+    /// dropped when they reach the front), and by need-by date. Instants in 32 bits: on a
+    /// large embassy the first holds hundreds of thousands of entries at the end.
+    looking_by_since: [VecDeque<(Stamp, PartyId)>; MAX_PARTY as usize],
     urgency: Urgency,
     queue_inversions: u64,
     need_by_inversions: u64,
@@ -234,11 +236,14 @@ struct Portal<'a> {
     /// A bitmap of booking ids, all zero between uses: the bookings a band's appointments
     /// have met so far.
     seen: Vec<u64>,
-    /// Give-up deadlines by run day: (instant, party, patience generation). Most parties
-    /// book before their patience runs out, so a deadline enters the event queue only on
-    /// its day, and only if the party is still looking then.
-    give_ups: Vec<Vec<(Time, PartyId, u32)>>,
+    /// Give-up deadlines by run day. Most parties book before their patience runs out, so
+    /// a deadline enters the event queue only on its day, and only if the party is still
+    /// looking then.
+    give_ups: Vec<Vec<GiveUp>>,
 }
+
+/// A planned give-up: (instant in 32 bits, party, patience generation).
+type GiveUp = (Stamp, PartyId, u32);
 
 impl<'a> Portal<'a> {
     fn new(config: &'a ModelConfig, seed: u64, workspace: &'a mut Workspace) -> Self {
@@ -263,6 +268,8 @@ impl<'a> Portal<'a> {
         let mut give_ups = std::mem::take(&mut workspace.give_ups);
         give_ups.iter_mut().for_each(Vec::clear);
         give_ups.resize_with(config.days as usize, Vec::new);
+        let mut looking_by_since = std::mem::take(&mut workspace.looking_by_since);
+        looking_by_since.iter_mut().for_each(VecDeque::clear);
         Self {
             config,
             workspace,
@@ -294,7 +301,7 @@ impl<'a> Portal<'a> {
             today: DailyRow::empty(0),
             day_tallies: vec![None; config.calendar_days()],
             reallocated: 0,
-            looking_by_since: Default::default(),
+            looking_by_since,
             urgency,
             queue_inversions: 0,
             need_by_inversions: 0,
@@ -398,7 +405,7 @@ impl<'a> Portal<'a> {
             }
         };
         if let Some(&t) = self.arrivals.get(self.next_arrival) {
-            consider((t, RANK_ARRIVAL), Source::Arrival);
+            consider((Time::from(t), RANK_ARRIVAL), Source::Arrival);
         }
         for (s, &t) in self.wake.iter().enumerate() {
             if t != Time::MAX {
@@ -567,7 +574,7 @@ impl<'a> Portal<'a> {
         let mut deadlines = std::mem::take(&mut self.give_ups[day as usize]);
         for (deadline, id, generation) in deadlines.drain(..) {
             if self.give_up_applies(id, generation) {
-                self.schedule(deadline, Event::GiveUp(id, generation));
+                self.schedule(Time::from(deadline), Event::GiveUp(id, generation));
             }
         }
         self.give_ups[day as usize] = deadlines;
@@ -671,6 +678,7 @@ impl<'a> Portal<'a> {
 
     fn finish(mut self) -> RunRecord {
         self.workspace.give_ups = std::mem::take(&mut self.give_ups);
+        self.workspace.looking_by_since = std::mem::take(&mut self.looking_by_since);
         self.workspace.urgency = std::mem::take(&mut self.urgency);
         let events = self.queue.processed() + self.unqueued_events;
         self.workspace.queue = Some(std::mem::replace(&mut self.queue, EventQueue::new(0)));
