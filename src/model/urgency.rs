@@ -43,13 +43,22 @@ impl Place {
 
 const ABSENT: Place = Place { size_bucket: u32::MAX, position: u32::MAX };
 
+/// An entry of a need-by bucket: `(need_by, since, party)`, instants in 32 bits.
+type Entry = (Stamp, Stamp, PartyId);
+
+/// Bytes of a looking party's entry, of a party's place and of an (empty) bucket, for
+/// memory estimates.
+pub const ENTRY_BYTES: usize = size_of::<Entry>();
+pub const PLACE_BYTES: usize = size_of::<Place>();
+pub const BUCKET_BYTES: usize = size_of::<Vec<Entry>>();
+
 /// Looking parties by size and need-by day. Buckets are kept (emptied) between runs so a
 /// reused index allocates nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Urgency {
     /// Per size index: per need-by day, the `(need_by, since, party)` entries (instants
     /// in 32 bits: 12-byte entries).
-    buckets: Vec<Vec<Vec<(Stamp, Stamp, PartyId)>>>,
+    buckets: Vec<Vec<Vec<Entry>>>,
     /// Per size index: a bit per bucket holding at least one entry.
     in_use: Vec<Vec<u64>>,
     /// Per size index: no word of `in_use` before this one has a bit set.

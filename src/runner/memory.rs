@@ -13,10 +13,15 @@
 //! per party besides: finished replications keep their summary and daily rows only.
 //! BENCHMARKS.md compares the estimate with the measured peak.
 
+use crate::engine::time::Stamp;
 use crate::engine::{DAY, Time};
 use crate::model::calendar::{CELL_BYTES, MAX_PARTY, SLOT_BYTES};
 use crate::model::party::PartyId;
-use crate::model::{Booking, DailyRow, DayRecord, DayTally, ModelConfig, Party};
+use crate::model::{
+    Booking, DailyRow, DayRecord, DayTally, LOOKING_BYTES, ModelConfig, NEED_BY_BUCKET_BYTES, NEED_BY_ENTRY_BYTES,
+    NEED_BY_PLACE_BYTES, Party,
+};
+use crate::stats::summary;
 
 use super::{CHUNK, Plan};
 
@@ -82,20 +87,16 @@ pub fn replication(config: &ModelConfig) -> ReplicationSize {
 
     // Per party: its record; each service's policy's position table (three families of
     // pool and position, one word each); the need-by index's place; while looking, one
-    // entry in each of the looking queue, the need-by buckets, the give-up lists and the
+    // entry in each of the looking queue, the give-up lists, the need-by buckets and the
     // pools; the summary's per-party flags and samples (lead, booking and journey times).
-    let looking = size(std::mem::size_of::<(Time, PartyId)>())
-        + size(std::mem::size_of::<(Time, Time, PartyId)>())
-        + size(std::mem::size_of::<(Time, PartyId, u32)>())
-        + 2.0 * size(std::mem::size_of::<PartyId>());
+    let looking = size(LOOKING_BYTES) + size(NEED_BY_ENTRY_BYTES) + 2.0 * size(std::mem::size_of::<PartyId>());
     let per_party = size(std::mem::size_of::<Party>())
         + config.services.len() as f64 * size(crate::model::policy::POSITION_BYTES)
-        + size(std::mem::size_of::<(u8, u32, u32)>())
+        + size(NEED_BY_PLACE_BYTES)
         + looking
-        + 1.0
-        + 5.0 * size(std::mem::size_of::<f64>());
+        + size(summary::PARTY_BYTES);
     let per_booking = size(std::mem::size_of::<Booking>());
-    let per_arrival = size(std::mem::size_of::<Time>());
+    let per_arrival = size(std::mem::size_of::<Stamp>());
 
     // Calendars under their capacity plans: every place of every calendar day's bands
     // (more than its slots with overbooking), and per day and band its cell; per day its
@@ -118,7 +119,7 @@ pub fn replication(config: &ModelConfig) -> ReplicationSize {
     );
     // The need-by index keeps one (empty) bucket per party size and need-by day.
     let need_by_days = f64::from(config.days) + f64::from(d.need_by_days.1) + 1.0;
-    let buckets = need_by_days * f64::from(MAX_PARTY) * size(std::mem::size_of::<Vec<(Time, Time, PartyId)>>());
+    let buckets = need_by_days * f64::from(MAX_PARTY) * size(NEED_BY_BUCKET_BYTES);
 
     let bytes = parties * per_party
         + bookings * per_booking

@@ -155,6 +155,10 @@ impl Sums {
     }
 }
 
+/// Bytes the summary holds per counted party: its flags and its samples for quantiles
+/// (lead, booking and journey times as 32-bit seconds), for memory estimates.
+pub const PARTY_BYTES: usize = 1 + 3 * size_of::<u32>();
+
 /// A span of whole seconds, kept in 32 bits: runs last at most 7320 days (6.3e8 s).
 fn seconds_between(from: Time, to: Time) -> u32 {
     u32::try_from(to - from).expect("a party's milestones come after its arrival, within a run")

@@ -245,6 +245,10 @@ struct Portal<'a> {
 /// A planned give-up: (instant in 32 bits, party, patience generation).
 type GiveUp = (Stamp, PartyId, u32);
 
+/// Bytes a party looking for the first service holds in the portal's own lists (its
+/// looking-since entry and its planned give-up), for memory estimates.
+pub const LOOKING_BYTES: usize = size_of::<(Stamp, PartyId)>() + size_of::<GiveUp>();
+
 impl<'a> Portal<'a> {
     fn new(config: &'a ModelConfig, seed: u64, workspace: &'a mut Workspace) -> Self {
         let streams = Streams::new(seed);
