@@ -46,10 +46,11 @@ const ABSENT: Place = Place { size_bucket: u32::MAX, position: u32::MAX };
 /// An entry of a need-by bucket: `(need_by, since, party)`, instants in 32 bits.
 type Entry = (Stamp, Stamp, PartyId);
 
-/// Bytes of a looking party's entry, of a party's place and of an (empty) bucket, for
-/// memory estimates.
+/// Bytes of a looking party's entry, for memory estimates.
 pub const ENTRY_BYTES: usize = size_of::<Entry>();
+/// Bytes of a party's place, for memory estimates.
 pub const PLACE_BYTES: usize = size_of::<Place>();
+/// Bytes of an (empty) bucket, for memory estimates.
 pub const BUCKET_BYTES: usize = size_of::<Vec<Entry>>();
 
 /// Looking parties by size and need-by day. Buckets are kept (emptied) between runs so a

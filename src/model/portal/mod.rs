@@ -177,7 +177,7 @@ pub struct Workspace {
     parties: Vec<Party>,
     bookings: Vec<Booking>,
     give_ups: Vec<Vec<GiveUp>>,
-    looking_by_since: [VecDeque<(Stamp, PartyId)>; MAX_PARTY as usize],
+    looking_by_since: [VecDeque<LookingSince>; MAX_PARTY as usize],
     urgency: Urgency,
     queue: Option<EventQueue<Event>>,
 }
@@ -226,7 +226,7 @@ struct Portal<'a> {
     /// moves forward; entries of parties no longer looking, or looking again since, are
     /// dropped when they reach the front), and by need-by date. Instants in 32 bits: on a
     /// large embassy the first holds hundreds of thousands of entries at the end.
-    looking_by_since: [VecDeque<(Stamp, PartyId)>; MAX_PARTY as usize],
+    looking_by_since: [VecDeque<LookingSince>; MAX_PARTY as usize],
     urgency: Urgency,
     queue_inversions: u64,
     need_by_inversions: u64,
@@ -245,9 +245,12 @@ struct Portal<'a> {
 /// A planned give-up: (instant in 32 bits, party, patience generation).
 type GiveUp = (Stamp, PartyId, u32);
 
+/// An entry of the looking-since queues: (when it started looking, in 32 bits, party).
+type LookingSince = (Stamp, PartyId);
+
 /// Bytes a party looking for the first service holds in the portal's own lists (its
 /// looking-since entry and its planned give-up), for memory estimates.
-pub const LOOKING_BYTES: usize = size_of::<(Stamp, PartyId)>() + size_of::<GiveUp>();
+pub const LOOKING_BYTES: usize = size_of::<LookingSince>() + size_of::<GiveUp>();
 
 impl<'a> Portal<'a> {
     fn new(config: &'a ModelConfig, seed: u64, workspace: &'a mut Workspace) -> Self {
