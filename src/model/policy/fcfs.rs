@@ -159,10 +159,7 @@ impl<const RESERVE: bool> Policy for Fcfs<RESERVE> {
         for u in 0..if RESERVE { 2 } else { 1 } {
             for s in 0..SIZES {
                 let (watchers, round) = (WATCHERS + u * SIZES + s, ROUND + u * SIZES + s);
-                self.pools.clear(round);
-                for i in 0..self.pools.len(watchers) {
-                    self.pools.insert(round, self.pools.get(watchers, i));
-                }
+                self.pools.refill(round, watchers);
                 self.refresh_rate(u, s);
             }
         }
