@@ -165,11 +165,12 @@ impl Urgency {
     pub fn most_urgent(&mut self, s: usize) -> Option<(Time, Time)> {
         let least = match self.least[s] {
             Least::Known(least) => {
-                debug_assert_eq!(least, self.least_in_buckets(s), "size index {s}: a stale least key");
+                debug_assert_eq!(least, self.least_in_buckets(s).1, "size index {s}: a stale least key");
                 least
             }
             Least::Stale => {
-                let least = self.least_in_buckets(s);
+                let (first_word, least) = self.least_in_buckets(s);
+                self.first_word[s] = first_word;
                 self.least[s] = Least::Known(least);
                 least
             }
@@ -177,14 +178,15 @@ impl Urgency {
         least.map(|(need_by, since)| (Time::from(need_by), Time::from(since)))
     }
 
-    /// The least key of size index `s`, from the first bucket in use.
-    fn least_in_buckets(&mut self, s: usize) -> Option<(Stamp, Stamp)> {
+    /// The least key of size index `s`, from the first bucket in use, with the word of
+    /// `in_use` that holds that bucket's bit (the number of words if none is in use).
+    fn least_in_buckets(&self, s: usize) -> (usize, Option<(Stamp, Stamp)>) {
         let in_use = &self.in_use[s];
-        let w = (self.first_word[s]..in_use.len()).find(|&w| in_use[w] != 0);
-        self.first_word[s] = w.unwrap_or(in_use.len());
-        let w = w?;
+        let Some(w) = (self.first_word[s]..in_use.len()).find(|&w| in_use[w] != 0) else {
+            return (in_use.len(), None);
+        };
         let b = w * 64 + in_use[w].trailing_zeros() as usize;
-        self.buckets[s][b].iter().map(|&(need_by, since, _)| (need_by, since)).min()
+        (w, self.buckets[s][b].iter().map(|&(need_by, since, _)| (need_by, since)).min())
     }
 }
 
