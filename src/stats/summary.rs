@@ -157,11 +157,13 @@ impl Sums {
 
 /// Bytes the summary holds per counted party: its flags and its samples for quantiles
 /// (lead, booking and journey times as 32-bit seconds), for memory estimates.
-pub const PARTY_BYTES: usize = 1 + 3 * size_of::<u32>();
+pub const PARTY_BYTES: usize = size_of::<u8>() + 3 * size_of::<Seconds>();
 
 /// A span of whole seconds, kept in 32 bits: runs last at most 7320 days (6.3e8 s).
-fn seconds_between(from: Time, to: Time) -> u32 {
-    u32::try_from(to - from).expect("a party's milestones come after its arrival, within a run")
+type Seconds = u32;
+
+fn seconds_between(from: Time, to: Time) -> Seconds {
+    Seconds::try_from(to - from).expect("a party's milestones come after its arrival, within a run")
 }
 
 /// [`quantile`] of unsorted data, by selection (linear time): reorders `xs`.
@@ -202,8 +204,8 @@ fn select_quantiles_of<T: Copy, const N: usize>(
 }
 
 /// Quantiles of spans of seconds, in days.
-fn day_quantiles<const N: usize>(seconds: &mut [u32], qs: [f64; N]) -> [Option<f64>; N] {
-    select_quantiles_of(seconds, qs, u32::cmp, |x| to_days(Time::from(x)))
+fn day_quantiles<const N: usize>(seconds: &mut [Seconds], qs: [f64; N]) -> [Option<f64>; N] {
+    select_quantiles_of(seconds, qs, Seconds::cmp, |x| to_days(Time::from(x)))
 }
 
 /// Jain's fairness index (Σx)²/(n·Σx²); `None` if empty or all zero.
