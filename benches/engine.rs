@@ -7,7 +7,8 @@ use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use slotsim::engine::{EventQueue, Purpose, Streams};
+use slotsim::engine::EventQueue;
+use slotsim::model::streams::{Purpose, Streams};
 use slotsim::runner::{self, Plan, Replication, Sink};
 use slotsim::scenario::Scenario;
 

@@ -4,9 +4,15 @@
 # Usage: notebooks/run_notebook.sh SWEEP_DIR
 #
 # Creates .venv at the repository root if it is missing, installs notebooks/requirements.txt
-# into it quietly (only when that file changed since the last install), registers the
-# venv's Python as the Jupyter kernel "python3" inside the venv, and executes the notebook
-# with nbclient. Writes nothing outside .venv; exits non-zero if any cell fails.
+# (every package pinned with ==, dependencies included) into it quietly, only when that file
+# changed since the last install, registers the venv's Python as the Jupyter kernel
+# "python3" inside the venv, and executes the notebook with nbclient. Writes nothing
+# outside .venv.
+#
+# Exit status: 0 when every cell ran; 1 when a cell (or the kernel) failed; 2 for bad
+# arguments; 3 when the environment could not be set up (no venv module, or pip could not
+# install the packages: no network, say), so that scripts/test can tell "could not run"
+# from "failed".
 set -euo pipefail
 
 if [ "$#" -ne 1 ]; then
@@ -24,12 +30,19 @@ sweep="$(cd "$1" && pwd)"
 venv="$root/.venv"
 python="$venv/bin/python"
 if [ ! -x "$python" ]; then
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv"; then
+    echo "run_notebook.sh: could not create the virtual environment $venv (python3 -m venv)" >&2
+    rm -rf "$venv"
+    exit 3
+  fi
 fi
 stamp="$venv/.slotsim-requirements"
 wanted="$( (sha256sum 2>/dev/null || shasum -a 256) < "$here/requirements.txt" | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  "$python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  if ! "$python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"; then
+    echo "run_notebook.sh: could not install notebooks/requirements.txt into $venv" >&2
+    exit 3
+  fi
   echo "$wanted" > "$stamp"
 fi
 kernel="$venv/share/jupyter/kernels/python3/kernel.json"

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# A profile-guided release build of slotsim: an instrumented build runs sweeps of the
-# bundled scenarios, and the compiler then lays out and inlines the code by what those
-# runs executed; where BOLT is installed, a second round of the same training lays out the
-# linked binary's blocks and functions again (post-link optimization). The tables it
-# writes are the same as the plain release build's, byte for byte; only the speed differs
-# (BENCHMARKS.md, ninth and tenth sessions).
+# A profile-guided build of slotsim on the `dist` profile (Cargo.toml: fat LTO, one
+# code-generation unit for this crate, abort on panic): an instrumented build runs
+# sweeps of the bundled scenarios, and the compiler then lays out and inlines the code by
+# what those runs executed; where BOLT is installed, a second round of the same training
+# lays out the linked binary's blocks and functions again (post-link optimization). The
+# tables it writes are the same as the plain release build's, byte for byte; only the
+# speed differs (BENCHMARKS.md).
 #
 #   bash scripts/pgo/build.sh        # -> target/pgo/slotsim
 #
 # Needs `llvm-profdata` of the same LLVM major version as rustc's (`rustc -vV`); on
 # Debian 12, `apt-get install llvm-22` for rustc 1.95. `llvm-bolt` and `merge-fdata`
 # (Debian 12: `apt-get install bolt-22`) are optional: without them the binary is
-# profile-guided only, and the script says so. Two cold release builds: about 20 minutes
+# profile-guided only, and the script says so. Two cold `dist` builds: about 20 minutes
 # on two cores, and 4 GB of `target/`; run again, it reuses the instrumented build (only
 # what changed is rebuilt) and redoes the optimized one whole, since the profile is an
 # input of every crate.
@@ -78,12 +79,12 @@ train() {
 # of the instrumented build (new flags would rebuild every dependency).
 echo "== instrumented build (target/pgo-generate)"
 raw="$PWD/target/pgo-generate/profiles"
-CARGO_TARGET_DIR=target/pgo-generate RUSTFLAGS="-Cprofile-generate=$raw" cargo build --release --quiet
+CARGO_TARGET_DIR=target/pgo-generate RUSTFLAGS="-Cprofile-generate=$raw" cargo build --profile dist --quiet
 
 echo "== training runs"
 rm -rf "$raw"
 mkdir -p "$raw"
-train target/pgo-generate/release/slotsim "$work/train"
+train target/pgo-generate/dist/slotsim "$work/train"
 
 echo "== merging the profile (target/pgo/slotsim.profdata)"
 mkdir -p target/pgo
@@ -92,10 +93,10 @@ profile="$PWD/target/pgo/slotsim.profdata"
 mv "$profile.tmp" "$profile"
 
 # The linker keeps the relocations, which BOLT needs to move functions.
-echo "== optimized build (target/pgo/release)"
+echo "== optimized build (target/pgo/dist)"
 CARGO_TARGET_DIR=target/pgo RUSTFLAGS="-Cprofile-use=$profile -Clink-arg=-Wl,--emit-relocs" \
-    cargo build --release --quiet
-built=target/pgo/release/slotsim
+    cargo build --profile dist --quiet
+built=target/pgo/dist/slotsim
 
 if [[ -z "$bolt" ]]; then
     cp "$built" target/pgo/slotsim.tmp

@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
 # The Slurm round trip: starts a real single-node Slurm cluster (munged, slurmctld, slurmd)
-# from a temporary directory, runs scripts/slurm/sweep.sbatch through it as a job array
-# numbered from 1, merges the parts and compares the tables byte for byte with the same
-# sweep run on this machine in one go. Stops the daemons it started (by their pid files)
-# whatever happens.
+# from a temporary directory, runs scripts/slurm/sweep.sbatch through it as two job arrays,
+# merges each one's parts and compares the tables byte for byte with the same sweep run on
+# this machine in one go:
+#
+#   - 3 tasks numbered from 1 (--array=1-3) for a sweep of 4 chunks;
+#   - 5 tasks numbered from 0 (--array=0-4) for a sweep of 2 chunks: more tasks than
+#     chunks, so three parts hold no chunk at all and must merge all the same.
+#
+# Stops the daemons it started (by their pid files) whatever happens.
 #
 #   bash scripts/slurm/roundtrip.sh [SLOTSIM_BINARY]     (default: target/debug/slotsim)
 #
 # Installs Debian's slurm-wlm and munge when they are missing and root and apt-get are
-# available; otherwise says why it skips and exits 0.
+# available. When it cannot run (no root, no apt-get), it says why and exits 0, or 1 when
+# CI is set: CI must run it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 slotsim=$(realpath "${1:-target/debug/slotsim}")
 scenario=$repo/scenarios/mechanisms/legacy.toml
-replications=70
-tasks=3
+
+# Cannot run here: a skip, or an error under CI.
+cannot_run() {
+    if [ -n "${CI:-}" ]; then
+        echo "slurm round trip: FAILED: cannot run ($1), and CI is set: CI must run it" >&2
+        exit 1
+    fi
+    echo "slurm round trip: SKIPPED ($1; with CI set this is an error)"
+    exit 0
+}
 
 have_slurm() {
     command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null &&
@@ -29,15 +43,13 @@ if ! have_slurm; then
             exit 1
         fi
     else
-        echo "slurm round trip: SKIPPED (slurm-wlm and munge are not installed, and installing them needs root and apt-get)"
-        exit 0
+        cannot_run "slurm-wlm and munge are not installed, and installing them needs root and apt-get"
     fi
 fi
 if [ "$(id -u)" != 0 ]; then
     # A single-node cluster from a temporary directory runs its daemons and jobs as the
     # user who starts it; slurmd must be root to launch jobs.
-    echo "slurm round trip: SKIPPED (slurmd must run as root to start jobs)"
-    exit 0
+    cannot_run "slurmd must run as root to start jobs"
 fi
 [ -x "$slotsim" ] || { echo "slurm round trip: no slotsim binary at $slotsim" >&2; exit 1; }
 
@@ -143,23 +155,47 @@ if [ "$state" != idle ]; then
     exit 1
 fi
 
-echo "== sbatch --wait --array=1-$tasks scripts/slurm/sweep.sbatch"
 cd "$tmp/work"
-SLOTSIM=$slotsim sbatch --wait --quiet --array=1-$tasks --cpus-per-task=1 --time=10 \
-    "$repo/scripts/slurm/sweep.sbatch" "$scenario" "$replications" "$tmp/work/parts"
-for i in $(seq 0 $((tasks - 1))); do
-    [ -f "parts/part-$i/manifest.json" ] || { echo "slurm round trip: part $i wrote nothing" >&2; exit 1; }
-done
+# One job array of sweep.sbatch: NAME FIRST LAST REPLICATIONS. Runs tasks FIRST..LAST,
+# checks that every part wrote its directory, merges the parts and compares the tables
+# with one sweep of REPLICATIONS on this machine.
+array_round_trip() {
+    local name=$1 first=$2 last=$3 replications=$4
+    local tasks=$((last - first + 1))
+    echo "== sbatch --wait --array=$first-$last scripts/slurm/sweep.sbatch (${replications} replications)"
+    SLOTSIM=$slotsim sbatch --wait --quiet --array="$first-$last" --cpus-per-task=1 --time=10 \
+        "$repo/scripts/slurm/sweep.sbatch" "$scenario" "$replications" "$tmp/work/$name/parts"
+    local i
+    for i in $(seq 0 $((tasks - 1))); do
+        [ -f "$name/parts/part-$i/manifest.json" ] || { echo "slurm round trip: $name: part $i wrote nothing" >&2; exit 1; }
+        if [ -e "$name/parts/part-$i/summary.csv" ]; then
+            echo "slurm round trip: $name: part $i wrote final tables: a part must keep its chunks for merge" >&2
+            exit 1
+        fi
+    done
+    "$slotsim" merge "$name"/parts/part-* --out "$name/merged" >/dev/null
+    "$slotsim" sweep "$scenario" --replications "$replications" --out "$name/single" >/dev/null 2>&1
+    local table
+    for table in summary.csv daily.csv; do
+        if ! cmp -s "$name/single/$table" "$name/merged/$table"; then
+            echo "slurm round trip: $name: merged $table differs from the one-machine sweep's" >&2
+            exit 1
+        fi
+    done
+    local chunks
+    chunks=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(-(-m["replications"]*len(m["cells"])//m["chunk_size"]))' \
+        "$name/parts/part-0/manifest.json" 2>/dev/null || echo "?")
+    local rows=$(($(wc -l <"$name/merged/summary.csv") - 1))
+    echo "slurm round trip: $name: $tasks array tasks for $chunks chunk(s), $rows summary rows, merged tables byte-identical to one sweep"
+}
 
-"$slotsim" merge parts/part-* --out merged >/dev/null
-"$slotsim" sweep "$scenario" --replications "$replications" --out single >/dev/null 2>&1
-for table in summary.csv daily.csv; do
-    if ! cmp -s "single/$table" "merged/$table"; then
-        echo "slurm round trip: merged $table differs from the one-machine sweep's" >&2
-        exit 1
-    fi
-done
-rows=$(($(wc -l <merged/summary.csv) - 1))
+# 3 variants × 70 seeds: 4 chunks of 64 for 3 tasks, numbered from 1.
+array_round_trip fewer-tasks 1 3 70
+# 3 variants × 30 seeds: 2 chunks for 5 tasks, numbered from 0: parts 2, 3 and 4 hold none.
+array_round_trip more-tasks 0 4 30
+[ -z "$(ls -A more-tasks/parts/part-4/.chunks 2>/dev/null)" ] ||
+    { echo "slurm round trip: part 4 of 5 holds chunks, but a sweep of 2 chunks has none for it" >&2; exit 1; }
+
 elapsed_ms=$((($(date +%s%N) - started) / 1000000))
-printf 'slurm round trip: %d array tasks, %d summary rows, merged tables byte-identical to one sweep (%d.%03d s)\n' \
-    "$tasks" "$rows" $((elapsed_ms / 1000)) $((elapsed_ms % 1000))
+printf 'slurm round trip: 2 job arrays merged, tables byte-identical to one sweep (%d.%03d s)\n' \
+    $((elapsed_ms / 1000)) $((elapsed_ms % 1000))

@@ -1,10 +1,8 @@
 //! The `slotsim` command line: flags parsed here, then handed to the library.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -20,6 +18,7 @@ use crate::stats::{self, Metric};
 mod compare;
 mod memory;
 mod precision;
+mod progress;
 mod search;
 mod shard;
 
@@ -172,7 +171,7 @@ pub fn main() -> Result<ExitCode> {
                 );
             }
             let out = out.unwrap_or_else(|| default_out(&scenario));
-            precision::sweep(&precision::PrecisionSweep {
+            precision::sweep(&precision::PrecisionFlags {
                 scenario: &scenario,
                 replications,
                 max_replications,
@@ -182,6 +181,7 @@ pub fn main() -> Result<ExitCode> {
                 format: options.format,
                 variants: &options.variants,
                 precision: &precision,
+                max_memory: options.max_memory.as_deref(),
             })
         }
         Command::Merge { shards, out } => {
@@ -361,15 +361,6 @@ fn print_summary(
     writeln!(out, "  {} events in {:.3} s", g("events"), elapsed.as_secs_f64())
 }
 
-/// Resolves `--shard`, reading the scheduler variables `auto` may need from the environment.
-fn resolve_shard(flag: &str) -> Result<[usize; 2]> {
-    let shard = shard::resolve(flag, |name| std::env::var(name).ok())?;
-    if !shard.origin.is_empty() {
-        eprintln!("shard {}/{} ({})", shard.index, shard.count, shard.origin);
-    }
-    Ok([shard.index, shard.count])
-}
-
 /// The flags of `slotsim sweep` besides the scenario, replications, seeds and output.
 struct SweepOptions {
     threads: usize,
@@ -395,7 +386,7 @@ fn sweep(
 ) -> Result<ExitCode> {
     let SweepOptions { threads, format, resume, ref shard, ref variants, ref max_memory } = *options;
     let (scenario, text) = load(path)?;
-    let shard = shard.as_deref().map(resolve_shard).transpose()?;
+    let shard = shard.as_deref().map(shard::resolve).transpose()?;
     let replications = match replications {
         Some(n) => n,
         None => scenario
@@ -411,7 +402,7 @@ fn sweep(
     let plan = Plan::new(&scenario, chosen, seed_start, replications)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let in_shard = (0..plan.chunks())
-        .filter(|c| shard.is_none_or(|[i, n]| c % n == i))
+        .filter(|&c| shard.is_none_or(|s| s.owns(c)))
         .map(|c| plan.chunk_jobs(c).len())
         .sum::<usize>();
     let workers = match threads {
@@ -430,40 +421,15 @@ fn sweep(
     }
     let done = dir.done()?;
     let todo: Vec<usize> =
-        (0..plan.chunks()).filter(|c| shard.is_none_or(|[i, n]| c % n == i)).filter(|c| !done.contains(c)).collect();
+        (0..plan.chunks()).filter(|&c| shard.is_none_or(|s| s.owns(c))).filter(|c| !done.contains(c)).collect();
     let total: usize = todo.iter().map(|&c| plan.chunk_jobs(c).len()).sum();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = Arc::clone(&stop);
-        // A second Ctrl-C while stopping falls back to the default (immediate exit): files
-        // are atomic, so that is still safe.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        });
-    }
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} replications · {per_sec} · {eta} left")
-                .expect("valid template"),
-        );
-        Some(bar)
-    } else {
-        None
-    };
-    let progress = |n: usize| {
-        if let Some(b) = &bar {
-            b.set_position(n as u64);
-        }
-    };
+    let stop = progress::interrupt_flag();
+    let bar = progress::Progress::bar(total as u64);
+    let progress = |n: usize| bar.set(n as u64);
     let started = std::time::Instant::now();
     let finish = runner::sweep(&plan, &todo, threads, &stop, &mut dir, &progress)?;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    bar.finish();
     let secs = started.elapsed().as_secs_f64();
     if finish == Finish::Interrupted {
         eprintln!(
@@ -481,6 +447,14 @@ fn sweep(
             plan.cells.len(),
             out.display(),
             ext = format.extension()
+        )?;
+    } else if let Some(s) = shard.filter(|_| in_shard == 0) {
+        writeln!(
+            std::io::stdout(),
+            "shard done: part {s} holds none of the sweep's {} chunk(s) (more parts than chunks), so it ran nothing; \
+             {} merges with the other parts all the same (`slotsim merge`)",
+            plan.chunks(),
+            out.display()
         )?;
     } else {
         writeln!(

@@ -9,5 +9,5 @@ pub mod random;
 pub mod time;
 
 pub use queue::{EventQueue, ScheduleError};
-pub use random::{Purpose, ShortStream, Stream, Streams};
+pub use random::{PurposeId, ShortStream, Stream, Streams};
 pub use time::{DAY, HOUR, MINUTE, Time};

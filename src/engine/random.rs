@@ -1,9 +1,12 @@
 //! Seeded random streams: one independent stream per (seed, purpose, index).
 //!
 //! A model never shares one generator between parties or purposes. Each party draws from
-//! its own streams, derived from the replication seed, a [`Purpose`] and the party's index,
+//! its own streams, derived from the replication seed, a purpose and the party's index,
 //! so what one party draws never depends on what another drew, and the same seed gives the
-//! same population under every policy (common random numbers).
+//! same population under every policy (common random numbers). The engine knows nothing
+//! of what the purposes are: a model numbers them (the portal's in
+//! `crate::model::streams::Purpose`) and opens streams by [`PurposeId`], from
+//! [`Streams<N>`] for purposes `0..N`.
 //!
 //! The generator is xoshiro256++ (Blackman and Vigna, "Scrambled linear pseudorandom
 //! number generators", ACM TOMS 2021), through `rand_xoshiro`: 256 bits of state, a few
@@ -31,40 +34,19 @@ use rand::{RngExt, SeedableRng, TryRng};
 use rand_distr::{Distribution, Exp1};
 use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
-/// What a stream is for. The numeric value is part of the stream's derivation: never
+/// What a stream is for, as the number a model gives it (a model names its purposes in an
+/// enum that converts into this). The number is part of the stream's derivation: never
 /// renumber a purpose, or every seed's results change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u64)]
-pub enum Purpose {
-    /// Arrival instants of new demand.
-    Arrivals = 1,
-    /// A portal party's attributes drawn at arrival (size, need-by, automation, patience).
-    PartyAttributes = 2,
-    /// A party's behaviour draws over its life (confirmations, shows, cancellations).
-    PartyBehaviour = 3,
-    /// Release-time jitter, one draw per day.
-    Release = 4,
-    /// A service's allocation policy (the checking race, lottery draws).
-    Policy = 5,
-    /// Legacy e-mail requests: receipt times and sizes.
-    Legacy = 6,
-    /// Pre-existing bookings from the old portal: sizes.
-    Preexisting = 7,
-    /// Attributes of legacy parties (one stream each).
-    LegacyParty = 8,
-    /// Attributes of pre-existing parties (one stream each).
-    PreexistingParty = 9,
-}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PurposeId(pub u64);
 
-/// Derives streams for one replication seed.
+/// Derives streams for one replication seed, for the purposes numbered `0..N` (`N` is one
+/// more than the model's largest purpose).
 #[derive(Debug, Clone, Copy)]
-pub struct Streams {
-    /// The key's first two rounds, `mix(mix(seed) ^ purpose)`, by purpose value.
-    prefix: [u64; PURPOSES],
+pub struct Streams<const N: usize> {
+    /// The key's first two rounds, `mix(mix(seed) ^ purpose)`, by purpose number.
+    prefix: [u64; N],
 }
-
-/// One more than the largest [`Purpose`] value.
-const PURPOSES: usize = 10;
 
 /// SplitMix64's output function: a bijective mixer with good avalanche.
 fn mix(mut z: u64) -> u64 {
@@ -74,7 +56,7 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl Streams {
+impl<const N: usize> Streams<N> {
     /// Streams for replication seed `seed`.
     pub fn new(seed: u64) -> Self {
         Self { prefix: std::array::from_fn(|purpose| mix(mix(seed) ^ purpose as u64)) }
@@ -82,19 +64,19 @@ impl Streams {
 
     /// The stream for `purpose` and `index` (a party number, a service number, ...); the
     /// same as sub-stream 0.
-    pub fn stream(&self, purpose: Purpose, index: u64) -> Stream {
+    pub fn stream(&self, purpose: impl Into<PurposeId>, index: u64) -> Stream {
         self.substream(purpose, index, 0)
     }
 
     /// Sub-stream `sub` of the stream for `purpose` and `index` (a party's k-th booking,
     /// say): independent of every other sub-stream.
-    pub fn substream(&self, purpose: Purpose, index: u64, sub: u64) -> Stream {
+    pub fn substream(&self, purpose: impl Into<PurposeId>, index: u64, sub: u64) -> Stream {
         Stream { rng: Xoshiro256PlusPlus::seed_from_u64(self.key_of(purpose, index, sub)) }
     }
 
     /// A [`ShortStream`] for `purpose`, `index` and `sub`: for a handful of draws (a
     /// party's attributes).
-    pub fn short(&self, purpose: Purpose, index: u64, sub: u64) -> ShortStream {
+    pub fn short(&self, purpose: impl Into<PurposeId>, index: u64, sub: u64) -> ShortStream {
         ShortStream::part(self.key_of(purpose, index, sub), 0)
     }
 
@@ -102,8 +84,12 @@ impl Streams {
     /// through the bijective mixer with the previous ones, so two different tuples share a
     /// key only by a 2^-64 accident. The first two rounds are looked up. A short stream's
     /// parts are opened from it with [`ShortStream::part`].
-    pub fn key_of(&self, purpose: Purpose, index: u64, sub: u64) -> u64 {
-        mix(mix(self.prefix[purpose as usize] ^ index) ^ sub)
+    ///
+    /// # Panics
+    ///
+    /// If the purpose's number is not below `N`.
+    pub fn key_of(&self, purpose: impl Into<PurposeId>, index: u64, sub: u64) -> u64 {
+        mix(mix(self.prefix[purpose.into().0 as usize] ^ index) ^ sub)
     }
 
     /// The key of `(seed, purpose, index, sub)` computed in full, for tests.
@@ -203,19 +189,24 @@ impl<R: TryRng<Error = std::convert::Infallible>> Stream<R> {
 mod tests {
     use super::*;
 
+    /// Streams for ten purposes, numbered as a model might (the portal's, say).
+    type Streams = super::Streams<10>;
+    const ATTRIBUTES: PurposeId = PurposeId(2);
+    const BEHAVIOUR: PurposeId = PurposeId(3);
+    const POLICY: PurposeId = PurposeId(5);
+    const LEGACY: PurposeId = PurposeId(6);
+
     #[test]
     fn streams_are_reproducible_and_distinct() {
         let s = Streams::new(42);
-        let a: Vec<f64> =
-            (0..5).map(|_| 0.0).scan(s.stream(Purpose::PartyBehaviour, 7), |r, _| Some(r.uniform())).collect();
-        let b: Vec<f64> =
-            (0..5).map(|_| 0.0).scan(s.stream(Purpose::PartyBehaviour, 7), |r, _| Some(r.uniform())).collect();
+        let a: Vec<f64> = (0..5).map(|_| 0.0).scan(s.stream(BEHAVIOUR, 7), |r, _| Some(r.uniform())).collect();
+        let b: Vec<f64> = (0..5).map(|_| 0.0).scan(s.stream(BEHAVIOUR, 7), |r, _| Some(r.uniform())).collect();
         assert_eq!(a, b);
-        let mut other = s.stream(Purpose::PartyBehaviour, 8);
+        let mut other = s.stream(BEHAVIOUR, 8);
         assert_ne!(a[0], other.uniform());
-        let mut other_purpose = s.stream(Purpose::PartyAttributes, 7);
+        let mut other_purpose = s.stream(ATTRIBUTES, 7);
         assert_ne!(a[0], other_purpose.uniform());
-        let mut other_seed = Streams::new(43).stream(Purpose::PartyBehaviour, 7);
+        let mut other_seed = Streams::new(43).stream(BEHAVIOUR, 7);
         assert_ne!(a[0], other_seed.uniform());
     }
 
@@ -225,14 +216,14 @@ mod tests {
         // SplitMix64 started at its key; both generators are checked against the reference
         // C output in `rand_xoshiro`'s own tests.
         let s = Streams::new(5);
-        let mut r = s.substream(Purpose::Legacy, 11, 3);
-        let mut reference = Xoshiro256PlusPlus::seed_from_u64(Streams::key(5, Purpose::Legacy as u64, 11, 3));
+        let mut r = s.substream(LEGACY, 11, 3);
+        let mut reference = Xoshiro256PlusPlus::seed_from_u64(Streams::key(5, LEGACY.0, 11, 3));
         for _ in 0..10 {
             assert_eq!(rand::Rng::next_u64(&mut r), rand::Rng::next_u64(&mut reference));
         }
-        assert_eq!(s.key_of(Purpose::Legacy, 11, 3), Streams::key(5, Purpose::Legacy as u64, 11, 3));
-        let mut short = s.short(Purpose::PartyBehaviour, 11, 3);
-        let mut reference = SplitMix64::from_seed(Streams::key(5, Purpose::PartyBehaviour as u64, 11, 3).to_le_bytes());
+        assert_eq!(s.key_of(LEGACY, 11, 3), Streams::key(5, LEGACY.0, 11, 3));
+        let mut short = s.short(BEHAVIOUR, 11, 3);
+        let mut reference = SplitMix64::from_seed(Streams::key(5, BEHAVIOUR.0, 11, 3).to_le_bytes());
         for _ in 0..10 {
             assert_eq!(rand::Rng::next_u64(&mut short), rand::Rng::next_u64(&mut reference));
         }
@@ -241,15 +232,17 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "index out of bounds")]
+    fn a_purpose_beyond_the_table_panics() {
+        Streams::new(1).key_of(PurposeId(10), 0, 0);
+    }
+
+    #[test]
     fn parts_are_reproducible_and_distinct() {
         let s = Streams::new(3);
-        let key = s.key_of(Purpose::PartyBehaviour, 7, 2);
+        let key = s.key_of(BEHAVIOUR, 7, 2);
         let first = |part| rand::Rng::next_u64(&mut ShortStream::part(key, part));
-        assert_eq!(
-            first(0),
-            rand::Rng::next_u64(&mut s.short(Purpose::PartyBehaviour, 7, 2)),
-            "part 0 is the short stream"
-        );
+        assert_eq!(first(0), rand::Rng::next_u64(&mut s.short(BEHAVIOUR, 7, 2)), "part 0 is the short stream");
         let firsts: Vec<u64> = (0..8).map(first).collect();
         assert_eq!(firsts, (0..8).map(first).collect::<Vec<_>>());
         let mut sorted = firsts.clone();
@@ -262,7 +255,7 @@ mod tests {
     fn exponential_mean_is_close() {
         // 200,000 draws: the standard error of the mean is 1/sqrt(200000) ≈ 0.0022 of the
         // mean, so 1% is more than four standard errors.
-        let mut r = Streams::new(1).stream(Purpose::Policy, 0);
+        let mut r = Streams::new(1).stream(POLICY, 0);
         let n = 200_000;
         let mean = (0..n).map(|_| r.exponential(3.0)).sum::<f64>() / n as f64;
         assert!((mean - 3.0).abs() < 0.03, "mean {mean}");
@@ -270,7 +263,7 @@ mod tests {
 
     #[test]
     fn weighted_follows_weights() {
-        let mut r = Streams::new(2).stream(Purpose::Policy, 1);
+        let mut r = Streams::new(2).stream(POLICY, 1);
         let mut counts = [0usize; 3];
         for _ in 0..100_000 {
             counts[r.weighted(&[1.0, 0.0, 3.0])] += 1;

@@ -57,8 +57,8 @@ pub fn arrival_times(d: &DemandConfig, rng: &mut Stream) -> Vec<Stamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Purpose, Streams};
     use crate::model::config::Burst;
+    use crate::model::streams::{Purpose, Streams};
 
     fn demand(rate: f64, days: usize, bursts: Vec<Burst>) -> DemandConfig {
         DemandConfig {

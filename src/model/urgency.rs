@@ -193,7 +193,7 @@ impl Urgency {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Purpose, Streams};
+    use crate::model::streams::{Purpose, Streams};
 
     /// Random inserts and removals against a plain list: the answers always agree.
     #[test]

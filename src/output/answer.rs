@@ -8,6 +8,7 @@ use anyhow::Result;
 use polars::prelude::*;
 use serde_json::{Value, json};
 
+use super::answer_text::{optimize_answer, optimize_warnings, select_answer, select_notes};
 use super::files::{Format, write_atomic, write_frame};
 use super::tables::summary_frame;
 use crate::runner::search::{OptimizeOutcome, OptimizeProblem, SelectOutcome, SelectProblem, cell_label, metric_value};
@@ -55,7 +56,7 @@ pub fn optimize_frame(problem: &OptimizeProblem, outcome: &OptimizeOutcome) -> P
         Column::new("verdict".into(), rows.iter().map(|(_, e)| e.decision.name()).collect::<Vec<_>>()),
         Column::new("examined".into(), rows.iter().map(|(i, _)| *i as u64 + 1).collect::<Vec<_>>()),
     ];
-    for (j, prefix) in prefixes(&problem.requirements).iter().enumerate() {
+    for (j, prefix) in prefixes(&problem.question().requirements).iter().enumerate() {
         let checks: Vec<&Check> = rows.iter().map(|(_, e)| &e.checks[j]).collect();
         cols.extend(check_columns(prefix, &checks));
     }
@@ -80,8 +81,8 @@ pub fn optimize_json(
     outcome: &OptimizeOutcome,
     scenario_hash: &str,
     command: &[String],
-    warnings: &[String],
 ) -> Value {
+    let q = problem.question();
     let values: Vec<Value> = outcome
         .examined
         .iter()
@@ -89,33 +90,34 @@ pub fn optimize_json(
             json!({
                 "value": e.value,
                 "replications": e.summaries.len(),
-                "seeds": [problem.seed_start, problem.seed_start + e.summaries.len() as u64 - 1],
+                "seeds": [q.seed_start, q.seed_start + e.summaries.len() as u64 - 1],
                 "verdict": e.decision.name(),
                 "scenario_hash": e.cell.hash,
-                "targets": problem.requirements.iter().zip(&e.checks).map(|(r, c)| check_json(r, c)).collect::<Vec<_>>(),
+                "targets": q.requirements.iter().zip(&e.checks).map(|(r, c)| check_json(r, c)).collect::<Vec<_>>(),
             })
         })
         .collect();
     let most = outcome.examined.iter().map(|e| e.summaries.len()).max().unwrap_or(0) as u64;
     json!({
         "answer": outcome.answer,
-        "path": problem.path,
-        "range": [problem.lo, problem.hi],
-        "search": if problem.largest { "largest" } else { "smallest" },
-        "variant": problem.variant,
-        "targets": problem.requirements.iter().map(requirement_json).collect::<Vec<_>>(),
-        "confidence": problem.confidence,
+        "path": q.path,
+        "range": [q.lo, q.hi],
+        "search": if q.largest { "largest" } else { "smallest" },
+        "variant": q.variant,
+        "targets": q.requirements.iter().map(requirement_json).collect::<Vec<_>>(),
+        "confidence": q.confidence,
         "method": format!(
             "bisection assuming the targets get easier as the value {}; each value examined decided by Student-t intervals at looks after {:?} replications (common seeds), each tail at alpha/(values x targets x looks) = {:.3e} (Bonferroni over at most {} values, {} targets and {} looks); undecided at the last look counts as not meeting",
-            if problem.largest { "falls" } else { "grows" },
-            outcome.looks, outcome.alpha_per_look, outcome.max_examined, problem.requirements.len(), outcome.looks.len()
+            if q.largest { "falls" } else { "grows" },
+            outcome.looks, outcome.alpha_per_look, outcome.max_examined, q.requirements.len(), outcome.looks.len()
         ),
         "replications": outcome.replications(),
-        "grid_equivalent_replications": outcome.grid_equivalent(problem.lo, problem.hi) as u64,
-        "seeds": { "first": problem.seed_start, "last": problem.seed_start + most.saturating_sub(1), "common": true },
+        "grid_equivalent_replications": outcome.grid_equivalent(q.lo, q.hi) as u64,
+        "seeds": { "first": q.seed_start, "last": q.seed_start + most.saturating_sub(1), "common": true },
         "values": values,
-        "warnings": warnings,
-        "scenario": problem.scenario.name,
+        "warnings": optimize_warnings(problem, outcome),
+        "answer_text": optimize_answer(problem, outcome),
+        "scenario": problem.scenario().name,
         "scenario_hash": scenario_hash,
         "version": VERSION,
         "command": command,
@@ -164,8 +166,10 @@ fn used_estimate(
     i: usize,
 ) -> (Option<f64>, Option<f64>, Option<f64>) {
     let c = &outcome.candidates[i];
-    let xs: Vec<f64> =
-        c.summaries[..c.used.min(c.summaries.len())].iter().filter_map(|s| metric_value(s, &problem.metric)).collect();
+    let xs: Vec<f64> = c.summaries[..c.used.min(c.summaries.len())]
+        .iter()
+        .filter_map(|s| metric_value(s, &problem.question().metric))
+        .collect();
     let e = estimate(&xs, 0.95);
     let interval = e.and_then(|e| e.interval());
     (e.map(|e| e.mean), interval.map(|i| i.0), interval.map(|i| i.1))
@@ -180,15 +184,16 @@ fn used_estimate(
 ///
 /// A polars error.
 pub fn select_frame(problem: &SelectProblem, outcome: &SelectOutcome) -> PolarsResult<DataFrame> {
-    let k = problem.cells.len();
+    let q = problem.question();
+    let k = problem.cells().len();
     let est: Vec<_> = (0..k).map(|i| used_estimate(problem, outcome, i)).collect();
     let mut cols = vec![
-        Column::new("candidate".into(), problem.cells.iter().map(cell_label).collect::<Vec<_>>()),
-        Column::new("variant".into(), problem.cells.iter().map(|c| c.variant.clone()).collect::<Vec<_>>()),
-        Column::new("grid".into(), problem.cells.iter().map(grid_text).collect::<Vec<_>>()),
-        Column::new(format!("{}_mean", problem.metric).into(), est.iter().map(|e| e.0).collect::<Vec<_>>()),
-        Column::new(format!("{}_low", problem.metric).into(), est.iter().map(|e| e.1).collect::<Vec<_>>()),
-        Column::new(format!("{}_high", problem.metric).into(), est.iter().map(|e| e.2).collect::<Vec<_>>()),
+        Column::new("candidate".into(), problem.cells().iter().map(cell_label).collect::<Vec<_>>()),
+        Column::new("variant".into(), problem.cells().iter().map(|c| c.variant.clone()).collect::<Vec<_>>()),
+        Column::new("grid".into(), problem.cells().iter().map(grid_text).collect::<Vec<_>>()),
+        Column::new(format!("{}_mean", q.metric).into(), est.iter().map(|e| e.0).collect::<Vec<_>>()),
+        Column::new(format!("{}_low", q.metric).into(), est.iter().map(|e| e.1).collect::<Vec<_>>()),
+        Column::new(format!("{}_high", q.metric).into(), est.iter().map(|e| e.2).collect::<Vec<_>>()),
         Column::new("replications".into(), outcome.candidates.iter().map(|c| c.used as u64).collect::<Vec<_>>()),
         Column::new(
             "simulated".into(),
@@ -201,7 +206,7 @@ pub fn select_frame(problem: &SelectProblem, outcome: &SelectOutcome) -> PolarsR
         Column::new("feasible".into(), outcome.candidates.iter().map(|c| c.feasible.name()).collect::<Vec<_>>()),
         Column::new("selected".into(), (0..k).map(|i| outcome.selected == Some(i)).collect::<Vec<_>>()),
     ];
-    for (j, prefix) in prefixes(&problem.constraints).iter().enumerate() {
+    for (j, prefix) in prefixes(&q.constraints).iter().enumerate() {
         let checks: Vec<&Check> = outcome.candidates.iter().map(|c| &c.feasibility[j]).collect();
         if checks.len() == k {
             cols.extend(check_columns(prefix, &checks));
@@ -212,60 +217,56 @@ pub fn select_frame(problem: &SelectProblem, outcome: &SelectOutcome) -> PolarsR
 
 /// `select.json`: the chosen candidate's name under `"selected"` (null if none), the
 /// question, the method, and per candidate its mean, interval and replications.
-pub fn select_json(
-    problem: &SelectProblem,
-    outcome: &SelectOutcome,
-    scenario_hash: &str,
-    command: &[String],
-    notes: &[String],
-) -> Value {
-    let k = problem.cells.len();
+pub fn select_json(problem: &SelectProblem, outcome: &SelectOutcome, scenario_hash: &str, command: &[String]) -> Value {
+    let q = problem.question();
+    let k = problem.cells().len();
     let candidates: Vec<Value> = (0..k)
         .map(|i| {
             let (mean, low, high) = used_estimate(problem, outcome, i);
             let c = &outcome.candidates[i];
             json!({
-                "name": cell_label(&problem.cells[i]),
-                "variant": problem.cells[i].variant,
-                "grid": grid_text(&problem.cells[i]),
+                "name": cell_label(&problem.cells()[i]),
+                "variant": problem.cells()[i].variant,
+                "grid": grid_text(&problem.cells()[i]),
                 "mean": mean, "low": low, "high": high,
                 "replications": c.used,
                 "simulated": c.summaries.len(),
                 "eliminated_at": c.eliminated_at,
                 "feasible": c.feasible.name(),
-                "constraints": problem.constraints.iter().zip(&c.feasibility).map(|(r, ch)| check_json(r, ch)).collect::<Vec<_>>(),
-                "scenario_hash": problem.cells[i].hash,
+                "constraints": q.constraints.iter().zip(&c.feasibility).map(|(r, ch)| check_json(r, ch)).collect::<Vec<_>>(),
+                "scenario_hash": problem.cells()[i].hash,
             })
         })
         .collect();
     let most = outcome.candidates.iter().map(|c| c.summaries.len()).max().unwrap_or(0) as u64;
     json!({
-        "selected": outcome.selected.map(|i| cell_label(&problem.cells[i])),
+        "selected": outcome.selected.map(|i| cell_label(&problem.cells()[i])),
         "decided": outcome.decided,
-        "metric": problem.metric,
-        "better": if problem.higher_is_better { "higher" } else { "lower" },
-        "delta": problem.delta,
-        "confidence": problem.confidence,
-        "subject_to": problem.constraints.iter().map(requirement_json).collect::<Vec<_>>(),
+        "metric": q.metric,
+        "better": if problem.higher_is_better() { "higher" } else { "lower" },
+        "delta": outcome.delta,
+        "confidence": q.confidence,
+        "subject_to": q.constraints.iter().map(requirement_json).collect::<Vec<_>>(),
         "method": format!(
             "Kim and Nelson's fully sequential KN on paired differences over common seeds, first stage n0 = {}, one stage at a time (simulated in batches of {}), error {:.4} (h^2 = {:.4}){}",
-            problem.first_stage,
+            q.first_stage,
             crate::runner::search::SELECT_BATCH,
             outcome.alpha_selection,
             outcome.h2,
-            if problem.constraints.is_empty() {
+            if q.constraints.is_empty() {
                 String::new()
             } else {
                 format!(", after sequential feasibility checks with error {:.4} (Bonferroni over candidates, constraints and looks)", outcome.alpha_feasibility)
             }
         ),
-        "first_stage": problem.first_stage,
+        "first_stage": q.first_stage,
         "candidates": candidates,
         "replications": outcome.used(),
         "simulated": outcome.simulated(),
         "fixed_design": outcome.fixed_per_candidate.map(|n| json!({ "per_candidate": n, "total": n * k })),
-        "seeds": { "first": problem.seed_start, "last": problem.seed_start + most.saturating_sub(1), "common": true },
-        "notes": notes,
+        "seeds": { "first": outcome.seed_start, "last": outcome.seed_start + most.saturating_sub(1), "common": true },
+        "notes": select_notes(problem, outcome),
+        "answer_text": select_answer(problem, outcome),
         "scenario_hash": scenario_hash,
         "version": VERSION,
         "command": command,

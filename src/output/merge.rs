@@ -4,8 +4,9 @@
 //! Everything is checked before anything is written: the parts must be of one sweep
 //! (same scenario, variants, seeds, replications, format, chunk size and version), no two
 //! may cover the same chunk, together they must cover every chunk, and each must hold
-//! every chunk of its part (a part still running, or killed, is unfinished). A refusal
-//! names the directories concerned and writes nothing.
+//! every chunk of its part (a part still running, or killed, is unfinished). A part may
+//! hold no chunk at all (an array of more tasks than the sweep has chunks): it is merged
+//! like any other. A refusal names the directories concerned and writes nothing.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -14,7 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::files::write_atomic;
-use super::sweep_dir::{Manifest, chunk_path, done_chunks, finalize, tables_written};
+use crate::runner::shard::Shard;
+use super::sweep_dir::{Manifest, chunk_path, done_chunks, finalize, finished_shard, tables_written};
 
 /// One part given to `merge`, read and checked.
 struct Part {
@@ -27,7 +29,7 @@ struct Part {
 impl Part {
     fn label(&self) -> String {
         match self.manifest.shard {
-            Some([i, n]) => format!("{} (part {i}/{n})", self.dir.display()),
+            Some(s) => format!("{} (part {s})", self.dir.display()),
             None => format!("{} (not a shard: every chunk)", self.dir.display()),
         }
     }
@@ -59,6 +61,9 @@ fn check(shards: &[PathBuf], out: &Path) -> Result<Vec<Part>> {
                 dir.display()
             );
         }
+        if let Some(refusal) = finished_shard(dir, &manifest) {
+            bail!("{refusal}");
+        }
         if let Some(head) = parts.first() {
             let differ = head.manifest.differences(&manifest);
             if !differ.is_empty() {
@@ -72,7 +77,7 @@ fn check(shards: &[PathBuf], out: &Path) -> Result<Vec<Part>> {
         }
         let chunks = chunk_count(&manifest);
         let expected = match manifest.shard {
-            Some([i, n]) => (0..chunks).filter(|c| c % n == i).collect(),
+            Some(s) => s.chunks(chunks).collect(),
             None => (0..chunks).collect(),
         };
         parts.push(Part { dir: dir.clone(), manifest, expected });
@@ -100,11 +105,16 @@ fn check(shards: &[PathBuf], out: &Path) -> Result<Vec<Part>> {
     let covered: BTreeSet<usize> = parts.iter().flat_map(|p| p.expected.iter().copied()).collect();
     let uncovered: BTreeSet<usize> = (0..chunks).filter(|c| !covered.contains(c)).collect();
     if !uncovered.is_empty() {
-        let counts: BTreeSet<usize> = parts.iter().filter_map(|p| p.manifest.shard.map(|[_, n]| n)).collect();
+        let counts: BTreeSet<usize> = parts.iter().filter_map(|p| p.manifest.shard.map(|s| s.count())).collect();
         let which = match counts.iter().copied().collect::<Vec<_>>()[..] {
             [n] => {
-                let given: BTreeSet<usize> = parts.iter().filter_map(|p| p.manifest.shard.map(|[i, _]| i)).collect();
-                let missing: BTreeSet<usize> = (0..n).filter(|i| !given.contains(i)).collect();
+                // The parts not given that own an uncovered chunk (with more parts than
+                // chunks, a part that owns none is not needed).
+                let given: BTreeSet<usize> = parts.iter().filter_map(|p| p.manifest.shard.map(|s| s.index())).collect();
+                let missing: BTreeSet<usize> = (0..n)
+                    .filter(|i| !given.contains(i))
+                    .filter(|&i| Shard::new(i, n).is_ok_and(|s| uncovered.iter().any(|&c| s.owns(c))))
+                    .collect();
                 format!("part(s) {} of {n} are missing", list(&missing))
             }
             _ => "some parts are missing".to_string(),

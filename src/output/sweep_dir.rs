@@ -5,6 +5,11 @@
 //! file is written first). The final tables are assembled from the chunks, in job order,
 //! once every chunk is present; then the chunks are removed. A sweep killed at any moment
 //! therefore leaves only whole files, and `--resume` runs the missing chunks.
+//!
+//! A shard directory (one part of a sharded sweep: its manifest names the part) keeps its
+//! chunks, and only those, under `.chunks/` for `slotsim merge`: it never assembles final
+//! tables, even when its part holds every chunk of the sweep, and a part that holds no
+//! chunk at all is a manifest and an empty `.chunks/`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -15,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::files::{Format, concat_files, write_atomic, write_frame};
 use super::tables::{daily_frame, summary_frame};
+use crate::runner::shard::Shard;
 use crate::runner::{CHUNK, Plan, Replication, Sink, VERSION};
 
 /// One cell of the plan, as recorded.
@@ -59,8 +65,9 @@ pub struct Manifest {
     pub format: Format,
     /// Replications per chunk.
     pub chunk_size: usize,
-    /// This directory's shard `[index, count]`, if it is one part of a sharded sweep.
-    pub shard: Option<[usize; 2]>,
+    /// This directory's part, if it is one part of a sharded sweep (`[index, count]` in
+    /// the file).
+    pub shard: Option<Shard>,
 }
 
 impl Manifest {
@@ -71,7 +78,7 @@ impl Manifest {
         scenario_toml: &str,
         resolved: &crate::scenario::Scenario,
         format: Format,
-        shard: Option<[usize; 2]>,
+        shard: Option<Shard>,
     ) -> Self {
         Self {
             tool: "slotsim".into(),
@@ -188,6 +195,9 @@ impl<'a> SweepDir<'a> {
         let mut finished = false;
         if dir.join("manifest.json").exists() {
             let old = Manifest::read(dir)?;
+            if let Some(refusal) = finished_shard(dir, &old) {
+                bail!("{refusal}");
+            }
             finished = tables_written(dir, old.format);
             if !resume && finished {
                 bail!(
@@ -210,7 +220,7 @@ impl<'a> SweepDir<'a> {
                 );
             }
             if old.shard != manifest.shard {
-                let part = |s: Option<[usize; 2]>| s.map_or("the whole sweep".into(), |[i, n]| format!("part {i}/{n}"));
+                let part = |s: Option<Shard>| s.map_or("the whole sweep".into(), |s| format!("part {s}"));
                 bail!(
                     "{} holds {} of this sweep, not {}: --resume it with the same --shard, or choose another --out",
                     dir.display(),
@@ -237,17 +247,25 @@ impl<'a> SweepDir<'a> {
         done_chunks(&self.dir)
     }
 
-    /// Whether the final tables are already written (a finished sweep).
+    /// Whether the final tables are already written (a finished sweep). Never for a
+    /// shard directory, which keeps its chunks for `slotsim merge`.
     pub fn is_finished(&self) -> bool {
-        tables_written(&self.dir, self.manifest.format) && !self.dir.join(".chunks").exists()
+        self.manifest.shard.is_none()
+            && tables_written(&self.dir, self.manifest.format)
+            && !self.dir.join(".chunks").exists()
     }
 
-    /// Assembles the final tables if every chunk is present; returns whether it did.
+    /// Assembles the final tables if every chunk is present; returns whether it did. A
+    /// shard directory never does, whatever chunks its part holds (all of them, or none):
+    /// `slotsim merge` assembles the tables from the chunks of every part.
     ///
     /// # Errors
     ///
     /// I/O or polars errors.
     pub fn finish(&self) -> Result<bool> {
+        if self.manifest.shard.is_some() {
+            return Ok(false);
+        }
         finalize(&self.dir, self.plan.chunks(), self.manifest.format)
     }
 }
@@ -255,6 +273,23 @@ impl<'a> SweepDir<'a> {
 /// Whether `dir` holds a sweep's final tables in `format`: the summary is written last.
 pub(super) fn tables_written(dir: &Path, format: Format) -> bool {
     dir.join(format!("summary.{}", format.extension())).exists()
+}
+
+/// Why a shard directory that holds final tables and no chunks cannot be resumed or
+/// merged: `None` for every other directory. Only a slotsim older than this one wrote
+/// such a directory, when its part held every chunk of the sweep.
+pub(super) fn finished_shard(dir: &Path, manifest: &Manifest) -> Option<String> {
+    let shard = manifest.shard?;
+    if !tables_written(dir, manifest.format) || dir.join(".chunks").exists() {
+        return None;
+    }
+    Some(format!(
+        "{} holds part {shard} of a sweep finished as the whole sweep by an older slotsim (the part held every \
+         chunk, so its summary.{ext} and daily.{ext} are the whole sweep's tables): use those tables as they are, \
+         or run the part again into an empty directory",
+        dir.display(),
+        ext = manifest.format.extension()
+    ))
 }
 
 /// Writes `dir/summary.*` and `dir/daily.*` from its chunks, if all `chunks` are present.

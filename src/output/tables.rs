@@ -24,6 +24,18 @@ fn grid_column(name: &str, values: Vec<&toml::Value>) -> Column {
     }
 }
 
+/// A day count since 1970-01-01 as a date column's value.
+fn date_days(days: i64) -> i32 {
+    // Scenario dates are four-digit years: far inside ±5.8 million years.
+    i32::try_from(days).expect("a date within i32 days of 1970-01-01")
+}
+
+/// A column of dates, from day counts since 1970-01-01: polars' `Date`, which Parquet
+/// stores as its DATE type and CSV writes as `YYYY-MM-DD`.
+fn date_column(name: &str, days: Vec<i32>) -> Column {
+    Int32Chunked::from_vec(name.into(), days).into_date().into_series().into()
+}
+
 /// Identifying columns of rows: scenario, variant, grid values, seed.
 fn key_columns(plan: &Plan, cells: &[usize], seeds: &[u64]) -> Vec<Column> {
     let mut cols = vec![
@@ -99,7 +111,7 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
         for d in &r.daily {
             cells.push(r.cell);
             seeds.push(r.seed);
-            date.push(civil_from_days(start + i64::from(d.day)));
+            date.push(date_days(start + i64::from(d.day)));
             day.push(d.day);
             released.push(d.released);
             booked.push(d.booked);
@@ -112,7 +124,7 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
     }
     let mut cols = key_columns(plan, &cells, &seeds);
     cols.extend([
-        Column::new("date".into(), date),
+        date_column("date", date),
         Column::new("day".into(), day),
         Column::new("released".into(), released),
         Column::new("booked".into(), booked),

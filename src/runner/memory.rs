@@ -23,7 +23,7 @@ use crate::model::{
 };
 use crate::stats::summary;
 
-use super::{CHUNK, Plan};
+use super::{CHUNK, Cell, Plan};
 
 /// What the process holds before any replication: the binary, its libraries, the table
 /// writers' buffers and thread pools. Not a record size, so measured: the peak resident
@@ -162,12 +162,7 @@ pub fn run(config: &ModelConfig, party_columns: usize) -> MemoryEstimate {
 /// The estimate for a sweep of `jobs` replications of `plan` on `threads` worker threads
 /// (the actual count, not 0).
 pub fn sweep(plan: &Plan, jobs: usize, threads: usize) -> MemoryEstimate {
-    let largest = plan
-        .cells
-        .iter()
-        .map(|c| replication(&c.config))
-        .max_by(|a, b| a.bytes.total_cmp(&b.bytes))
-        .unwrap_or(ReplicationSize { parties: 0.0, bookings: 0.0, slots: 0.0, bytes: 0.0 });
+    let largest = largest(&plan.cells);
     let days = plan.cells.iter().map(|c| c.config.days).max().unwrap_or(0) as f64;
     // Up to four chunks of finished replications queue for the writer (the runner's
     // bounded channel) and one chunk is being assembled into a table.
@@ -179,6 +174,33 @@ pub fn sweep(plan: &Plan, jobs: usize, threads: usize) -> MemoryEstimate {
         buffers,
         fixed: FIXED_BYTES as f64,
     }
+}
+
+/// The largest replication among `cells`.
+fn largest<'a>(cells: impl IntoIterator<Item = &'a Cell>) -> ReplicationSize {
+    cells
+        .into_iter()
+        .map(|c| replication(&c.config))
+        .max_by(|a, b| a.bytes.total_cmp(&b.bytes))
+        .unwrap_or(ReplicationSize { parties: 0.0, bookings: 0.0, slots: 0.0, bytes: 0.0 })
+}
+
+/// The estimate for a sequential search (`optimize`, `select`) over `cells` on `threads`
+/// worker threads (the actual count): a replication in flight per thread, of the largest
+/// cell; finished replications keep only their summaries, which are small.
+pub fn search<'a>(cells: impl IntoIterator<Item = &'a Cell>, threads: usize) -> MemoryEstimate {
+    MemoryEstimate { replication: largest(cells), in_flight: threads.max(1), buffers: 0.0, fixed: FIXED_BYTES as f64 }
+}
+
+/// The estimate for a sweep run to a precision over `plan`'s cells, on `threads` worker
+/// threads: as a sweep, and every replication's daily rows kept until the end, up to
+/// `max_per_cell` replications per cell.
+pub fn precision(plan: &Plan, max_per_cell: u64, threads: usize) -> MemoryEstimate {
+    let days = plan.cells.iter().map(|c| c.config.days).max().unwrap_or(0) as f64;
+    let kept = plan.cells.len() as f64 * max_per_cell as f64;
+    let buffers =
+        kept * (days * std::mem::size_of::<DailyRow>() as f64 + std::mem::size_of::<super::Replication>() as f64);
+    MemoryEstimate { replication: largest(&plan.cells), in_flight: threads.max(1), buffers, fixed: FIXED_BYTES as f64 }
 }
 
 #[cfg(test)]

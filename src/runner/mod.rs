@@ -4,10 +4,12 @@
 //! to a [`Sink`] in job order, chunk by chunk, and reports progress through a callback.
 
 pub mod memory;
+pub mod precision;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub mod search;
+pub mod shard;
 
 use crate::model::{self, DailyRow, ModelConfig, RunRecord, Workspace};
 use crate::scenario::{GridPoint, Scenario, ScenarioError};

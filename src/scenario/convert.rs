@@ -7,7 +7,7 @@ use crate::model::config::{
 };
 
 use super::dates::{parse_clock, parse_date, parse_datetime, weekday};
-use super::{BandSpec, Scenario, ScenarioError, ServiceSpec};
+use super::{BandSpec, PolicyName, Scenario, ScenarioError, ServiceSpec};
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -56,11 +56,11 @@ impl Scenario {
         });
         let pickup = services.iter().skip(1).position(|s| s.name == "pickup").map(|i| i + 1);
         let b = &self.behaviour;
-        let policy = match self.allocation.policy.as_str() {
-            "waitlist" => PolicyKind::Waitlist,
-            "priority" => PolicyKind::Priority,
-            "lottery" => PolicyKind::Lottery { every_days: self.allocation.lottery_every_days },
-            _ => PolicyKind::Fcfs,
+        let policy = match self.allocation.policy {
+            PolicyName::Fcfs => PolicyKind::Fcfs,
+            PolicyName::Waitlist => PolicyKind::Waitlist,
+            PolicyName::Priority => PolicyKind::Priority,
+            PolicyName::Lottery => PolicyKind::Lottery { every_days: self.allocation.lottery_every_days },
         };
         Ok(ModelConfig {
             days: self.days,

@@ -1,10 +1,10 @@
-//! Scenario files: the TOML format of `spec/model.md`, its defaults, validation, variants
-//! and sweep grids, and the conversion to the model's configuration.
+//! Scenario files: the TOML format documented in `docs/scenario.md`, its defaults,
+//! validation, variants and sweep grids, and the conversion to the model's configuration.
 //!
 //! This layer reads strings, never files.
 //!
 //! ```
-//! use slotsim::scenario::Scenario;
+//! use slotsim::scenario::{PolicyName, Scenario};
 //!
 //! let s = Scenario::from_toml_str(r#"
 //! name = "small"
@@ -15,7 +15,8 @@
 //! "#).unwrap();
 //! assert_eq!(s.variant_names(), vec!["base", "waitlist"]);
 //! let w = s.variant("waitlist").unwrap();
-//! assert_eq!(w.allocation.policy, "waitlist");
+//! assert_eq!(w.allocation.policy, PolicyName::Waitlist);
+//! assert_eq!(w.allocation.policy.to_string(), "waitlist");
 //!
 //! let err = Scenario::from_toml_str("name = \"x\"\n[behaviour]\nshow_prob = 1.5\n").unwrap_err();
 //! assert_eq!(err.line, Some(3));
@@ -316,12 +317,105 @@ impl Default for Confirmation {
     }
 }
 
+/// The allocation policy a scenario names: written `fcfs`, `waitlist`, `priority` or
+/// `lottery`, and parsed when the file is read, so a name no policy has is refused there.
+///
+/// ```
+/// use slotsim::scenario::PolicyName;
+///
+/// assert_eq!("lottery".parse::<PolicyName>(), Ok(PolicyName::Lottery));
+/// assert_eq!(PolicyName::Waitlist.to_string(), "waitlist");
+/// let err = "FCFS".parse::<PolicyName>().unwrap_err();
+/// assert_eq!(err.to_string(), "\"FCFS\" is not allowed: \"fcfs\", \"waitlist\", \"priority\" or \"lottery\"");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PolicyName {
+    /// `fcfs`: first come, first served, whoever checks the calendar first books.
+    #[default]
+    Fcfs,
+    /// `waitlist`: a first-in-first-out waiting list.
+    Waitlist,
+    /// `priority`: a waiting list ordered by need-by date, ties by arrival.
+    Priority,
+    /// `lottery`: periodic uniform random draws among registered parties.
+    Lottery,
+}
+
+impl PolicyName {
+    /// Every policy, in the order the allowed names are listed.
+    pub const ALL: [PolicyName; 4] =
+        [PolicyName::Fcfs, PolicyName::Waitlist, PolicyName::Priority, PolicyName::Lottery];
+
+    /// The allowed names as a message lists them.
+    const ALLOWED: &str = "\"fcfs\", \"waitlist\", \"priority\" or \"lottery\"";
+
+    /// The name as written in scenario files: `fcfs`, `waitlist`, `priority` or `lottery`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyName::Fcfs => "fcfs",
+            PolicyName::Waitlist => "waitlist",
+            PolicyName::Priority => "priority",
+            PolicyName::Lottery => "lottery",
+        }
+    }
+}
+
+impl fmt::Display for PolicyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A policy name that no policy has; its message quotes it and lists the allowed names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPolicy(pub String);
+
+impl fmt::Display for UnknownPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\" is not allowed: {}", self.0, PolicyName::ALLOWED)
+    }
+}
+
+impl std::error::Error for UnknownPolicy {}
+
+impl std::str::FromStr for PolicyName {
+    type Err = UnknownPolicy;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PolicyName::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| UnknownPolicy(s.to_string()))
+    }
+}
+
+impl Serialize for PolicyName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for PolicyName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = PolicyName;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a policy name, {}", PolicyName::ALLOWED)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PolicyName, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
 /// `[allocation]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Allocation {
-    /// `fcfs`, `waitlist`, `priority` or `lottery`.
-    pub policy: String,
+    /// `fcfs`, `waitlist`, `priority` or `lottery`: parsed when the file is read.
+    pub policy: PolicyName,
     /// Lottery: days between draws.
     pub lottery_every_days: u32,
     /// Share of automated bookings found and cancelled.
@@ -362,7 +456,7 @@ fn is_default_urgent_open(x: &u32) -> bool {
 impl Default for Allocation {
     fn default() -> Self {
         Self {
-            policy: "fcfs".into(),
+            policy: PolicyName::Fcfs,
             lottery_every_days: 7,
             bot_detection_prob: 0.0,
             max_party: 5,
@@ -434,6 +528,11 @@ pub struct VariantSpec {
 
 /// The most `[sweep]` grid points a scenario may cross.
 pub const MAX_GRID_POINTS: usize = 10_000;
+
+/// The keys of `[sweep]` that are settings rather than grid paths (every other key is a
+/// dotted path with its list of values). `tests/docs` requires each to be documented in
+/// `docs/scenario.md` as `sweep.KEY`.
+pub const SWEEP_SETTINGS: [&str; 1] = ["replications"];
 
 /// A scenario: the base and its variants.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -641,7 +740,8 @@ impl Scenario {
             let mut err = de_error(&text, e);
             err.line = None;
             err.variant = variant.map(str::to_string);
-            err.field = Some(paths.join(", "));
+            // The path at fault when it is one of those set (a policy no one has), else all.
+            err.field = Some(err.field.filter(|f| paths.contains(f)).unwrap_or_else(|| paths.join(", ")));
             err
         })?;
         s.validate().map_err(|mut e| {
@@ -686,7 +786,7 @@ impl Scenario {
         let mut axes: Vec<(String, Vec<toml::Value>)> = Vec::new();
         if let Some(sweep) = &self.sweep {
             for (key, value) in sweep {
-                if key == "replications" {
+                if SWEEP_SETTINGS.contains(&key.as_str()) {
                     continue;
                 }
                 match value {
@@ -778,5 +878,66 @@ impl Scenario {
     /// The overrides of every variant, by name (for manifests).
     pub fn overrides(&self) -> BTreeMap<String, toml::Table> {
         self.variants.iter().map(|v| (v.name.clone(), v.set.clone())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALLOWED: &str = "\"fcfs\", \"waitlist\", \"priority\" or \"lottery\"";
+
+    #[test]
+    fn policy_names_round_trip() {
+        for p in PolicyName::ALL {
+            assert_eq!(p.name().parse::<PolicyName>(), Ok(p));
+            assert_eq!(p.to_string(), p.name());
+        }
+        assert_eq!(PolicyName::default(), PolicyName::Fcfs);
+        assert_eq!(Allocation::default().policy, PolicyName::Fcfs);
+        assert_eq!("Lottery".parse::<PolicyName>(), Err(UnknownPolicy("Lottery".into())));
+    }
+
+    #[test]
+    fn an_unknown_policy_is_refused_with_field_value_line_and_names() {
+        let err = Scenario::from_toml_str("name = \"x\"\n[allocation]\npolicy = \"fcfss\"\n").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("allocation.policy"));
+        assert_eq!(err.line, Some(3));
+        assert_eq!(err.message, format!("\"fcfss\" is not allowed: {ALLOWED}"));
+        assert_eq!(err.to_string(), format!("line 3: `allocation.policy`: \"fcfss\" is not allowed: {ALLOWED}"));
+
+        let err = Scenario::from_toml_str("name = \"x\"\n[allocation]\npolicy = 3\n").unwrap_err();
+        assert_eq!((err.field.as_deref(), err.line), (Some("allocation.policy"), Some(3)));
+        assert!(err.message.contains("integer") && err.message.contains(ALLOWED), "{}", err.message);
+    }
+
+    #[test]
+    fn an_unknown_policy_set_by_a_variant_or_a_sweep_is_refused_by_path() {
+        let src =
+            "name = \"x\"\n[[variant]]\nname = \"w\"\nset = { \"allocation.policy\" = \"wait-list\", \"days\" = 30 }\n";
+        let err = Scenario::from_toml_str(src).unwrap_err();
+        assert_eq!(err.variant.as_deref(), Some("w"));
+        assert_eq!(err.field.as_deref(), Some("allocation.policy"));
+        assert_eq!(err.line, Some(4));
+        assert_eq!(err.message, format!("\"wait-list\" is not allowed: {ALLOWED}"));
+
+        let src = "name = \"x\"\n[sweep]\n\"allocation.policy\" = [\"fcfs\", \"random\"]\n";
+        let err = Scenario::from_toml_str(src).unwrap_err();
+        assert_eq!(err.variant.as_deref(), Some("sweep point allocation.policy=random"));
+        assert_eq!((err.field.as_deref(), err.line), (Some("allocation.policy"), Some(2)));
+        assert_eq!(err.message, format!("\"random\" is not allowed: {ALLOWED}"));
+    }
+
+    #[test]
+    fn the_resolved_scenario_writes_the_policy_as_its_name() {
+        let s = Scenario::from_toml_str(
+            "name = \"x\"\n[[variant]]\nname = \"l\"\nset = { \"allocation.policy\" = \"lottery\" }\n",
+        )
+        .unwrap();
+        assert!(s.resolved_toml().contains("\n[allocation]\npolicy = \"fcfs\"\n"), "{}", s.resolved_toml());
+        let l = s.variant("l").unwrap();
+        assert_eq!(l.allocation.policy, PolicyName::Lottery);
+        assert!(l.resolved_toml().contains("\n[allocation]\npolicy = \"lottery\"\n"), "{}", l.resolved_toml());
+        assert_eq!(Scenario::from_toml_str(&l.resolved_toml()).unwrap().hash(), l.hash());
     }
 }

@@ -5,7 +5,6 @@ use super::dates::{parse_clock, parse_date, parse_datetime};
 use super::{Scenario, ScenarioError};
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const POLICIES: [&str; 4] = ["fcfs", "waitlist", "priority", "lottery"];
 
 fn fail<T: std::fmt::Display>(field: &str, value: T, allowed: &str) -> ScenarioError {
     ScenarioError::field(field, format!("{value} is not allowed: {allowed}"))
@@ -312,14 +311,8 @@ impl Scenario {
         }
 
         // Allocation.
+        // The policy's name was checked when the file was read (`PolicyName`).
         let a = &self.allocation;
-        if !POLICIES.contains(&a.policy.as_str()) {
-            return Err(fail(
-                "allocation.policy",
-                format!("\"{}\"", a.policy),
-                "\"fcfs\", \"waitlist\", \"priority\" or \"lottery\"",
-            ));
-        }
         if a.lottery_every_days == 0 || a.lottery_every_days > 366 {
             return Err(fail("allocation.lottery_every_days", a.lottery_every_days, "from 1 to 366 days"));
         }

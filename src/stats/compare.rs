@@ -24,6 +24,7 @@ use std::str::FromStr;
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+pub use super::metrics::{Better, MetricInfo};
 use super::summary::quantile;
 
 /// The confidence level used by `slotsim compare`.
@@ -158,98 +159,10 @@ pub fn band(present: &[f64], missing: usize) -> Band {
     Band { low: q(0.1), median: q(0.5), high: q(0.9) }
 }
 
-/// Which way a metric is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Better {
-    /// Smaller values are better (lead times, waste, cancellations).
-    Lower,
-    /// Larger values are better (served parties, utilization, fairness).
-    Higher,
-    /// Neither: a count that describes the run (arrivals, events, slots offered).
-    Neutral,
-}
-
-impl Better {
-    /// `lower`, `higher` or `neutral`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Better::Lower => "lower",
-            Better::Higher => "higher",
-            Better::Neutral => "neutral",
-        }
-    }
-}
-
-/// What a metric means to a reader: a label, its unit and which way is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricInfo {
-    /// Plain-language label.
-    pub label: &'static str,
-    /// Unit, plural (`days`, `parties`, `share`).
-    pub unit: &'static str,
-    /// Which way is better.
-    pub better: Better,
-}
-
 /// Label, unit and direction of a summary column; an unknown column is neutral and
-/// labelled with its name.
+/// without label (see [`super::metrics`], where every metric is registered).
 pub fn metric_info(name: &str) -> MetricInfo {
-    use Better::{Higher as H, Lower as L, Neutral as N};
-    let (label, unit, better) = match name {
-        "arrived" => ("parties arrived", "parties", N),
-        "booked" => ("parties that got a booking", "parties", H),
-        "served" => ("parties served", "parties", H),
-        "completed" => ("parties that finished their journey", "parties", H),
-        "abandoned" => ("parties that gave up", "parties", L),
-        "waiting_at_end" => ("parties still waiting at the end", "parties", L),
-        "lead_days_mean" => ("mean lead time, arrival to appointment", "days", L),
-        "lead_days_p50" => ("median lead time", "days", L),
-        "lead_days_p90" => ("90th-percentile lead time", "days", L),
-        "lead_days_p99" => ("99th-percentile lead time", "days", L),
-        "book_days_mean" => ("mean time to first booking", "days", L),
-        "book_days_p90" => ("90th-percentile time to first booking", "days", L),
-        "journey_days_mean" => ("mean journey, arrival to passport", "days", L),
-        "journey_days_p90" => ("90th-percentile journey", "days", L),
-        "deadline_miss_rate" => ("share served after their need-by date", "share", L),
-        "slots_offered" => ("slots offered", "slots", N),
-        "slots_used" => ("slots used", "slots", H),
-        "utilization" => ("utilization, slots used / offered", "share", H),
-        "slots_wasted_unbooked" => ("slots never booked", "slots", L),
-        "slots_wasted_noshow" => ("slots lost to no-shows", "slots", L),
-        "slots_wasted_freed" => ("freed slots not booked again", "slots", L),
-        "auto_cancelled" => ("bookings auto-cancelled, unconfirmed", "bookings", L),
-        "voluntary_cancelled" => ("bookings cancelled by the party", "bookings", N),
-        "reallocated" => ("freed slots booked again", "slots", N),
-        // Slots should go to people, not to scripts that resell them.
-        "bot_share_of_bookings" => ("share of bookings made by scripts", "share", L),
-        "bot_advantage" => ("script advantage, booking share / party share", "ratio", L),
-        "book_days_mean_people" => ("mean time to first booking, people", "days", L),
-        "book_days_mean_bots" => ("mean time to first booking, scripts", "days", N),
-        "bot_book_speedup" => ("script speed-up, people's / scripts' time to booking", "ratio", L),
-        "jain_book_days" => ("fairness of time to booking, Jain index (1 = equal)", "index", H),
-        "queue_inversions" => ("bookings that overtook an earlier party", "bookings", L),
-        "need_by_inversions" => ("bookings that overtook a more urgent party", "bookings", L),
-        "legacy_served" => ("legacy e-mail requests served", "parties", H),
-        "legacy_drained_day" => ("day the legacy queue was emptied", "run day", L),
-        "legacy_inversions" => ("legacy order inversions (must be 0)", "pairs", L),
-        "sellout_minutes_p50" => ("median minutes from release to sell-out", "minutes", N),
-        "lead_days_mean_size1" => ("mean lead time, single applicants", "days", L),
-        "lead_days_mean_size2" => ("mean lead time, parties of 2", "days", L),
-        "lead_days_mean_size3" => ("mean lead time, families of 3", "days", L),
-        "lead_days_mean_size4" => ("mean lead time, families of 4", "days", L),
-        "lead_days_mean_size5" => ("mean lead time, families of 5", "days", L),
-        "urgent_slots_held" => ("slots held for urgent applicants", "slots", N),
-        // Held slots exist to serve urgent people: the more they take, the better.
-        "urgent_slots_taken_urgent" => ("held slots taken by urgent applicants", "slots", H),
-        "urgent_slots_opened" => ("held slots opened to everyone, unused by urgent ones", "slots", N),
-        // Overtime is staff working beyond the plan.
-        "overtime_people" => ("people served in overtime (overbooking)", "people", L),
-        "events" => ("events simulated", "events", N),
-        _ => {
-            return MetricInfo { label: "", unit: "", better: N };
-        }
-    };
-    MetricInfo { label, unit, better }
+    super::metrics::info(name)
 }
 
 /// The plain-language outcome of a paired comparison.

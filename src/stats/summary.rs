@@ -1,4 +1,4 @@
-//! One replication's summary row: every metric of `spec/model.md`.
+//! One replication's summary row: every metric of `docs/model.md` (columns in `results/README.md`).
 
 use crate::engine::Time;
 use crate::engine::time::to_days;
@@ -415,7 +415,7 @@ mod tests {
 
     #[test]
     fn selection_agrees_with_sorting_on_many_draws() {
-        let mut r = crate::engine::Streams::new(3).stream(crate::engine::Purpose::Policy, 0);
+        let mut r = crate::model::Streams::new(3).stream(crate::model::Purpose::Policy, 0);
         let data: Vec<f64> = (0..1001).map(|_| (r.uniform() * 50.0).floor()).collect();
         let mut xs = data.clone();
         xs.sort_by(f64::total_cmp);
@@ -430,7 +430,7 @@ mod tests {
     /// (the summary's means must not change with how its pass is organised).
     #[test]
     fn running_sums_equal_sums_over_vectors() {
-        let mut rng = crate::engine::Streams::new(3).stream(crate::engine::Purpose::Policy, 0);
+        let mut rng = crate::model::Streams::new(3).stream(crate::model::Purpose::Policy, 0);
         for n in [1, 2, 7, 1000] {
             let xs: Vec<f64> = (0..n).map(|_| to_days(rng.integer(0, 400 * 86_400))).collect();
             let mut sums = Sums::new();
@@ -449,7 +449,7 @@ mod tests {
     /// Quantiles selected among whole seconds are bit for bit those of the same spans in days.
     #[test]
     fn quantiles_of_seconds_equal_quantiles_of_days() {
-        let mut rng = crate::engine::Streams::new(4).stream(crate::engine::Purpose::Policy, 0);
+        let mut rng = crate::model::Streams::new(4).stream(crate::model::Purpose::Policy, 0);
         for n in [1, 2, 3, 10, 999] {
             // Few distinct values too, so that ties are common.
             let top = if n == 999 { 50 } else { 400 * 86_400 };
@@ -494,63 +494,14 @@ pub enum Metric {
 }
 
 impl Summary {
-    /// Every metric with its column name, in table order.
+    /// Every metric with its column name, in table order (the registry,
+    /// [`super::metrics::METRICS`], read on this summary).
     pub fn metrics(&self) -> Vec<(&'static str, Metric)> {
-        use Metric::{Count as C, Day as D, Real as R};
-        vec![
-            ("arrived", C(self.arrived)),
-            ("booked", C(self.booked)),
-            ("served", C(self.served)),
-            ("completed", C(self.completed)),
-            ("abandoned", C(self.abandoned)),
-            ("waiting_at_end", C(self.waiting_at_end)),
-            ("lead_days_mean", R(self.lead_days_mean)),
-            ("lead_days_p50", R(self.lead_days_p50)),
-            ("lead_days_p90", R(self.lead_days_p90)),
-            ("lead_days_p99", R(self.lead_days_p99)),
-            ("book_days_mean", R(self.book_days_mean)),
-            ("book_days_p90", R(self.book_days_p90)),
-            ("journey_days_mean", R(self.journey_days_mean)),
-            ("journey_days_p90", R(self.journey_days_p90)),
-            ("deadline_miss_rate", R(self.deadline_miss_rate)),
-            ("slots_offered", C(self.slots_offered)),
-            ("slots_used", C(self.slots_used)),
-            ("utilization", R(self.utilization)),
-            ("slots_wasted_unbooked", C(self.slots_wasted_unbooked)),
-            ("slots_wasted_noshow", C(self.slots_wasted_noshow)),
-            ("slots_wasted_freed", C(self.slots_wasted_freed)),
-            ("auto_cancelled", C(self.auto_cancelled)),
-            ("voluntary_cancelled", C(self.voluntary_cancelled)),
-            ("reallocated", C(self.reallocated)),
-            ("bot_share_of_bookings", R(self.bot_share_of_bookings)),
-            ("bot_advantage", R(self.bot_advantage)),
-            ("book_days_mean_people", R(self.book_days_mean_people)),
-            ("book_days_mean_bots", R(self.book_days_mean_bots)),
-            ("bot_book_speedup", R(self.bot_book_speedup)),
-            ("jain_book_days", R(self.jain_book_days)),
-            ("queue_inversions", C(self.queue_inversions)),
-            ("need_by_inversions", C(self.need_by_inversions)),
-            ("legacy_served", C(self.legacy_served)),
-            ("legacy_drained_day", D(self.legacy_drained_day)),
-            ("legacy_inversions", C(self.legacy_inversions)),
-            ("sellout_minutes_p50", R(self.sellout_minutes_p50)),
-            ("lead_days_mean_size1", R(self.lead_days_mean_by_size[0])),
-            ("lead_days_mean_size2", R(self.lead_days_mean_by_size[1])),
-            ("lead_days_mean_size3", R(self.lead_days_mean_by_size[2])),
-            ("lead_days_mean_size4", R(self.lead_days_mean_by_size[3])),
-            ("lead_days_mean_size5", R(self.lead_days_mean_by_size[4])),
-            ("urgent_slots_held", C(self.urgent_slots_held)),
-            ("urgent_slots_taken_urgent", C(self.urgent_slots_taken_urgent)),
-            ("urgent_slots_opened", C(self.urgent_slots_opened)),
-            ("overtime_people", C(self.overtime_people)),
-            ("events", C(self.events)),
-        ]
+        super::metrics::all().iter().map(|m| (m.name, m.metric(self))).collect()
     }
-}
 
-impl Summary {
     /// The metric column names, in table order.
     pub fn metric_names() -> Vec<&'static str> {
-        Summary::default().metrics().into_iter().map(|(n, _)| n).collect()
+        super::metrics::all().iter().map(|m| m.name).collect()
     }
 }

@@ -1,5 +1,5 @@
 //! What the scenario fuzzer does with one input, shared by the fuzzer
-//! (`examples/fuzz_scenarios.rs`) and the corpus replay (`tests/fuzz/main.rs`): load and
+//! (`examples/fuzz_scenarios.rs`) and the corpus replay (`tests/fuzz/mod.rs`): load and
 //! validate the text as `slotsim` would, resolve every variant and grid point, and
 //! simulate each accepted configuration briefly. Nothing here may panic, abort or hang.
 //!

@@ -8,7 +8,7 @@ use std::process::Command;
 use proptest::prelude::*;
 use slotsim::scenario::Scenario;
 
-use crate::support;
+use crate::model::support;
 
 /// Runs `slotsim run` on `text` (or on a missing file when `None`) into a fresh output
 /// directory; checks the failure is clean and returns stderr.

@@ -9,7 +9,7 @@ use slotsim::model::{BookingEnd, PartyKind, RunRecord, simulate};
 use slotsim::stats::summarize;
 use statrs::distribution::{Binomial, Discrete};
 
-use crate::support::{self, DAY, config_of};
+use crate::model::support::{self, DAY, config_of};
 
 // ----- (a) a changing capacity plan in the instant-booking limit -------------------------
 
@@ -270,7 +270,7 @@ fn held_slots_go_to_urgent_parties_and_cut_missed_deadlines() {
         for seed in 1..=3 {
             let (_, off) = support::run(&urgent_scenario(policy, 0.0), seed);
             let (config, on) = support::run(&urgent_scenario(policy, 1.0 / 3.0), seed);
-            crate::checks::all(&config, &on).unwrap_or_else(|e| panic!("{policy}, seed {seed}: {e}"));
+            crate::model::checks::all(&config, &on).unwrap_or_else(|e| panic!("{policy}, seed {seed}: {e}"));
             let (a, b) = (summarize(&off), summarize(&on));
             assert_eq!((a.urgent_slots_held, a.urgent_slots_taken_urgent), (0, 0));
             assert_eq!(b.urgent_slots_held, b.urgent_slots_taken_urgent + b.urgent_slots_opened);
@@ -374,7 +374,7 @@ fn the_levers_keep_the_population_and_the_fates() {
             let off = simulate(&config_of(&text, "base"), seed);
             let config = config_of(&text, "all levers");
             let on = simulate(&config, seed);
-            crate::checks::all(&config, &on).unwrap_or_else(|e| panic!("{policy}, seed {seed}: {e}"));
+            crate::model::checks::all(&config, &on).unwrap_or_else(|e| panic!("{policy}, seed {seed}: {e}"));
             assert!(population(&off) == population(&on), "{policy}, seed {seed}: the population differs");
             let (a, b) = (shows(&off), shows(&on));
             let common: Vec<_> = a.keys().filter(|k| b.contains_key(k)).collect();

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use slotsim::model::{Booking, BookingEnd, ModelConfig, Outcome, PartyKind, RunRecord, Slot};
 use slotsim::stats::summarize;
 
-use crate::support::{DAY, day_of};
+use crate::model::support::{DAY, day_of};
 
 /// "Still held at the end of the run" / "held for good": an open-ended interval.
 const FOREVER: i64 = i64::MAX;

@@ -6,12 +6,12 @@
 //! commit.
 //!
 //! To print the digests of the current build (to update the table after a deliberate
-//! change): `SLOTSIM_PRINT_DIGESTS=1 cargo test --test model golden -- --nocapture`.
+//! change): `SLOTSIM_PRINT_DIGESTS=1 cargo test --test integration golden -- --nocapture`.
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::support;
+use crate::model::support;
 
 /// 64-bit FNV-1a.
 fn fnv(bytes: &[u8]) -> u64 {

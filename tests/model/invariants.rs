@@ -6,8 +6,8 @@ use proptest::test_runner::TestCaseError;
 use slotsim::model::{BookingEnd, ModelConfig, Outcome, PartyKind, RunRecord};
 use slotsim::scenario::dates::{civil_from_days, parse_date};
 
-use crate::checks;
-use crate::support::{self, DAY, edit_booking, edit_party};
+use crate::model::checks;
+use crate::model::support::{self, DAY, edit_booking, edit_party};
 
 const POLICIES: [&str; 4] = ["fcfs", "waitlist", "priority", "lottery"];
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];

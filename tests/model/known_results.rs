@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use slotsim::model::BookingEnd;
 use slotsim::stats::summarize;
 
-use crate::support::{self, DAY, binomial_se, day_of};
+use crate::model::support::{self, DAY, binomial_se, day_of};
 
 // ----- (a) the instant-booking limit -----------------------------------------------------
 

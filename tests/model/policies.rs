@@ -5,7 +5,7 @@
 use slotsim::model::{Booking, BookingEnd, ModelConfig, Outcome, PartyKind, RunRecord};
 use slotsim::stats::summarize;
 
-use crate::support::{self, DAY, binomial_se};
+use crate::model::support::{self, DAY, binomial_se};
 
 /// A small busy scenario with every way of (re)starting to look: arrivals, a launch
 /// backlog, auto-cancellations, no-shows, failed documents, patience, mixed party sizes.

@@ -7,7 +7,7 @@ use std::process::Command;
 use slotsim::model::{PartyKind, Workspace, simulate, simulate_in};
 use slotsim::stats::summarize;
 
-use crate::support::{self, config_of};
+use crate::model::support::{self, config_of};
 
 /// A scenario that touches every feature, with variants for every policy and two that
 /// change the capacity and the release kind.

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::reference;
+use crate::search::reference;
 
 struct Temp(PathBuf);
 
@@ -392,7 +392,7 @@ fn select_without_a_feasible_candidate_exits_1_and_a_missing_delta_comes_from_a_
     let (stdout, stderr) = text(&r);
     assert!(r.status.success(), "{stdout}{stderr}");
     assert!(
-        stderr.contains("--delta not given: ") && stderr.contains("(not reused: the procedure starts at seed 11)"),
+        stderr.contains("delta not given: ") && stderr.contains("(not reused: the procedure starts at seed 11)"),
         "{stderr}"
     );
     let json = json_without_command(&t.path("pilot/select.json"));

@@ -5,11 +5,11 @@
 use std::sync::atomic::AtomicBool;
 
 use slotsim::runner::Plan;
-use slotsim::runner::search::{OptimizeProblem, SelectProblem, optimize, select};
+use slotsim::runner::search::{OptimizeProblem, OptimizeQuestion, SelectProblem, SelectQuestion, optimize, select};
 use slotsim::scenario::Scenario;
 use slotsim::stats::sequential::{Looks, Requirement};
 
-use crate::reference::{self, Expected};
+use crate::search::reference::{self, Expected};
 
 /// Macro-replications; each uses its own block of seeds.
 const MACROS: u64 = 100;
@@ -65,17 +65,19 @@ fn optimize_finds_the_exact_answer_at_the_stated_confidence() {
     assert_eq!((exact_a, exact_b), (Some(16), Some(17)), "the reference's answers");
 
     let scenario = base_scenario("");
-    let problem = |seed_start, largest, targets: &[&str]| OptimizeProblem {
-        scenario: scenario.clone(),
-        variant: "base".into(),
-        path: "service.0.bands.*.slots".into(),
-        lo: 10,
-        hi: 24,
-        largest,
-        requirements: targets.iter().map(|t| requirement(t)).collect(),
-        confidence: CONFIDENCE,
-        looks: Looks { first: 10, max: BLOCK as usize },
-        seed_start,
+    let problem = |seed_start, largest, targets: &[&str]| {
+        let question = OptimizeQuestion {
+            variant: "base".into(),
+            path: "service.0.bands.*.slots".into(),
+            lo: 10,
+            hi: 24,
+            largest,
+            requirements: targets.iter().map(|t| requirement(t)).collect(),
+            confidence: CONFIDENCE,
+            looks: Looks { first: 10, max: BLOCK as usize },
+            seed_start,
+        };
+        OptimizeProblem::new(scenario.clone(), question).unwrap()
     };
     let stop = AtomicBool::new(false);
     for (name, largest, targets, exact) in [
@@ -139,17 +141,17 @@ fn select_picks_within_delta_of_the_best_at_the_stated_confidence() {
         let plan = Plan::new(&scenario, Some(&names), 1, 1).unwrap();
         let (mut right, mut used, mut fixed) = (0u64, 0usize, 0usize);
         for m in 0..MACROS {
-            let problem = SelectProblem {
-                cells: plan.cells.clone(),
+            let question = SelectQuestion {
                 metric: "lead_days_mean".into(),
                 higher_is_better: false,
-                delta,
+                delta: Some(delta),
                 confidence: CONFIDENCE,
                 constraints: constraint.map(requirement).into_iter().collect(),
                 first_stage: 10,
                 max_replications: BLOCK as usize,
                 seed_start: 1 + m * BLOCK,
             };
+            let problem = SelectProblem::from_cells(plan.cells.clone(), question).unwrap();
             let outcome = select(&problem, 2, &stop, &no_progress).unwrap();
             right += u64::from(outcome.selected.is_some_and(|i| right_choices.contains(&i)));
             used += outcome.used();

@@ -196,3 +196,140 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `slotsim sweep` of the test scenario with `args` and exactly the scheduler `vars` set.
+fn sweep_with(t: &Temp, out: &str, args: &[&str], vars: &[(&str, String)]) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.arg("sweep").arg(t.path("scenario.toml")).args(args).args(["--out", t.path(out).to_str().unwrap()]);
+    for v in SCHEDULER_VARIABLES {
+        cmd.env_remove(v);
+    }
+    cmd.envs(vars.iter().map(|(k, v)| (k, v)));
+    cmd.output().unwrap()
+}
+
+/// The chunk numbers in `dir/.chunks` (none if it has no chunk folder).
+fn chunk_files(t: &Temp, dir: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(t.path(dir).join(".chunks"))
+        .map(|entries| entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn an_array_of_more_tasks_than_chunks_merges_to_the_single_sweep() {
+    let t = Temp::new("moretasks");
+    // 2 variants × 6 seeds: one chunk, as `sbatch --array=1-3` of a small sweep gets.
+    sweep(&t, "single", &["--replications", "6", "--threads", "1"]);
+    for id in 1..=3 {
+        let vars = [
+            ("SLURM_ARRAY_TASK_ID", id.to_string()),
+            ("SLURM_ARRAY_TASK_MIN", "1".to_string()),
+            ("SLURM_ARRAY_TASK_COUNT", "3".to_string()),
+        ];
+        let o = sweep_with(&t, &format!("p{id}"), &["--replications", "6", "--threads", "1", "--shard", "auto"], &vars);
+        assert!(o.status.success(), "task {id}: {}", String::from_utf8_lossy(&o.stderr));
+        let dir = t.path(&format!("p{id}"));
+        assert!(dir.join("manifest.json").exists(), "task {id} wrote its manifest");
+        assert!(!dir.join("summary.csv").exists() && !dir.join("daily.csv").exists(), "a part writes no final table");
+        if id > 1 {
+            assert!(String::from_utf8_lossy(&o.stdout).contains("none of the sweep's 1 chunk(s)"));
+        }
+    }
+    // Part 0 holds the one chunk, and keeps it for merge; the others hold none.
+    assert_eq!(chunk_files(&t, "p1"), ["daily-000000.parquet", "summary-000000.parquet"]);
+    assert!(chunk_files(&t, "p2").is_empty() && chunk_files(&t, "p3").is_empty());
+    let o = merge_dirs(&t, &["p1", "p2", "p3"], "all");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_equal_to_single(&t, "all");
+
+    // Merged without --out, into the first part given: one that holds no chunk.
+    let o = bin().arg("merge").args(["p3", "p1", "p2"].map(|p| t.path(p))).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_equal_to_single(&t, "p3");
+    assert!(!t.path("p3/.chunks").exists());
+}
+
+#[test]
+fn parts_without_chunks_are_parts_all_the_same() {
+    let t = Temp::new("emptyparts");
+    // 2 variants × 100 seeds: 4 chunks (64, 64, 64, 8 replications) for 6 parts.
+    sweep(&t, "single", &["--replications", "100"]);
+    for i in 0..6 {
+        let o = sweep_with(&t, &format!("s{i}"), &["--replications", "100", "--shard", &format!("{i}/6")], &[]);
+        assert!(o.status.success(), "{i}/6: {}", String::from_utf8_lossy(&o.stderr));
+        let expected = if i < 4 { 2 } else { 0 };
+        assert_eq!(chunk_files(&t, &format!("s{i}")).len(), expected, "part {i}/6");
+        assert!(!t.path(&format!("s{i}/summary.csv")).exists());
+    }
+    // One part of one: every chunk, still a part.
+    let o = sweep_with(&t, "whole", &["--replications", "100", "--shard", "0/1"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(chunk_files(&t, "whole").len(), 8);
+    assert!(!t.path("whole/summary.csv").exists());
+
+    // A missing part that owns chunks is named; parts that own none are not needed.
+    assert_refused(&t, &["s0", "s1", "s3", "s4", "s5"], &["part(s) 2 of 6 are missing", "chunk(s) 2 of 4"]);
+    let o = merge_dirs(&t, &["s0", "s1", "s2", "s3"], "without-empty");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_equal_to_single(&t, "without-empty");
+    let o = merge_dirs(&t, &["s5", "s4", "s3", "s2", "s1", "s0"], "all-six");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_equal_to_single(&t, "all-six");
+    let o = merge_dirs(&t, &["whole"], "from-one");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_equal_to_single(&t, "from-one");
+    // An empty part and the part of one overlap nowhere; the part of one and part 0 of 6 do.
+    assert_refused(&t, &["whole", "s0"], &["overlap", "part 0/1", "part 0/6"]);
+    let o = merge_dirs(&t, &["whole", "s5"], "whole-and-empty");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_equal_to_single(&t, "whole-and-empty");
+
+    // A part is resumed as a part: nothing to run, and still no final table.
+    let o = sweep_with(&t, "s5", &["--replications", "100", "--shard", "5/6", "--resume"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!t.path("s5/summary.csv").exists());
+}
+
+#[test]
+fn a_shard_finished_as_a_whole_sweep_by_an_older_slotsim_is_explained() {
+    let t = Temp::new("oldshard");
+    let o = sweep_with(&t, "old", &["--replications", "6", "--shard", "0/3"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // What an older slotsim left: the part's chunks assembled into final tables.
+    sweep(&t, "single", &["--replications", "6"]);
+    for table in ["summary.csv", "daily.csv"] {
+        std::fs::copy(t.path("single").join(table), t.path("old").join(table)).unwrap();
+    }
+    std::fs::remove_dir_all(t.path("old/.chunks")).unwrap();
+    for i in 1..3 {
+        let o = sweep_with(&t, &format!("old{i}"), &["--replications", "6", "--shard", &format!("{i}/3")], &[]);
+        assert!(o.status.success());
+    }
+    assert_refused(&t, &["old", "old1", "old2"], &["part 0/3", "older slotsim", "whole sweep's tables"]);
+    let o = sweep_with(&t, "old", &["--replications", "6", "--shard", "0/3", "--resume"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("older slotsim"));
+}
+
+#[test]
+fn parquet_shards_merge_to_the_single_parquet_sweep() {
+    let t = Temp::new("pqshards");
+    let args = ["--replications", "40", "--format", "parquet"];
+    sweep(&t, "single", &args);
+    for i in 0..3 {
+        let o = sweep_with(&t, &format!("q{i}"), &[&args[..], &["--shard", &format!("{i}/3")]].concat(), &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = merge_dirs(&t, &["q0", "q1", "q2"], "merged");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for table in ["summary.parquet", "daily.parquet"] {
+        let single = slotsim::output::read_frame(&t.path("single").join(table)).unwrap();
+        let merged = slotsim::output::read_frame(&t.path("merged").join(table)).unwrap();
+        assert_eq!(single.schema(), merged.schema(), "{table}");
+        assert!(single.equals_missing(&merged), "{table}");
+    }
+    let daily = slotsim::output::read_frame(&t.path("merged/daily.parquet")).unwrap();
+    assert_eq!(daily.column("date").unwrap().dtype(), &polars::prelude::DataType::Date);
+}

@@ -241,7 +241,8 @@ fn share(weights: &[f64], u: &mut f64) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{DAY, Purpose, Streams};
+    use crate::engine::DAY;
+    use crate::model::streams::{Purpose, Streams};
 
     fn behaviour() -> BehaviourConfig {
         BehaviourConfig {

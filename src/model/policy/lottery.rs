@@ -55,7 +55,7 @@ impl Policy for Lottery {
     }
 
     fn on_tick(&mut self, day: u32, _now: Time, rng: &mut Stream) {
-        if day % self.every_days != 0 {
+        if !day.is_multiple_of(self.every_days) {
             return;
         }
         // Registration order is the pool's order, which depends on history; sort by id so

@@ -375,7 +375,7 @@ mod tests {
     /// the target family.
     #[test]
     fn refill_is_clear_then_insert() {
-        let mut rng = crate::engine::Streams::new(4).stream(crate::engine::Purpose::Policy, 0);
+        let mut rng = crate::model::streams::Streams::new(4).stream(crate::model::streams::Purpose::Policy, 0);
         let mut p = Pools::with_families([2, 2], 0);
         for _ in 0..300 {
             let id = rng.integer(0, 99) as PartyId;

@@ -99,7 +99,7 @@ impl Policy for Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Purpose, Streams};
+    use crate::model::streams::{Purpose, Streams};
 
     fn waiter(id: PartyId, since: Time, urgent: bool) -> Waiter {
         Waiter { id, size: 1, bot: false, watcher: false, need_by: 100 - since, since, urgent }

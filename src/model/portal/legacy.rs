@@ -1,8 +1,9 @@
 //! The legacy e-mail queue, served in receipt order out of each released day's quota, and
 //! the appointments kept from the old portal, placed before the first release.
 
+use crate::engine::Time;
 use crate::engine::time::day_of;
-use crate::engine::{Purpose, Time};
+use crate::model::streams::Purpose;
 
 use super::Portal;
 use super::lifecycle::Grant;

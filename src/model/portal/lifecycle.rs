@@ -3,7 +3,8 @@
 //! next (processing, pickup, looking again, leaving).
 
 use crate::engine::time::day_start;
-use crate::engine::{DAY, Purpose, Time};
+use crate::engine::{DAY, Time};
+use crate::model::streams::Purpose;
 
 use super::{Event, Portal};
 use crate::model::calendar::BookingId;

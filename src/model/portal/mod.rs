@@ -14,13 +14,14 @@ use std::collections::VecDeque;
 
 use crate::engine::pages::{prefetch, reuse};
 use crate::engine::time::{Stamp, day_of, day_start};
-use crate::engine::{DAY, EventQueue, Purpose, Stream, Streams, Time};
+use crate::engine::{DAY, EventQueue, Stream, Time};
 
 use super::calendar::{BookingId, Calendar, DayTally, Fit, MAX_PARTY, ReserveTally};
 use super::config::{ModelConfig, ReleaseKind};
 use super::demand::arrival_times;
 use super::party::{Attributes, Booking, BookingEnd, Outcome, Party, PartyId, PartyKind};
 use super::policy::{self, Next, Policy};
+use super::streams::{Purpose, Streams};
 use super::urgency::Urgency;
 
 mod legacy;
@@ -570,7 +571,7 @@ impl<'a> Portal<'a> {
         let instant = now + r.time_of_day + jitter;
         let releases = match r.kind {
             ReleaseKind::Rolling => true,
-            ReleaseKind::Batch { every_days } => day % every_days.max(1) == 0,
+            ReleaseKind::Batch { every_days } => day.is_multiple_of(every_days.max(1)),
         };
         if releases {
             self.schedule(instant, Event::Release(day));

@@ -224,6 +224,32 @@ fn parquet_and_csv_hold_the_same_data() {
 }
 
 #[test]
+fn daily_parquet_dates_are_dates_and_csv_dates_iso_text() {
+    use polars::prelude::DataType;
+    let t = Temp::new("dates");
+    sweep(&t, "csv", &["--replications", "2"]);
+    sweep(&t, "pq", &["--replications", "2", "--format", "parquet"]);
+    let pq = slotsim::output::read_frame(&t.path("pq/daily.parquet")).unwrap();
+    let date = pq.column("date").unwrap();
+    assert_eq!(date.dtype(), &DataType::Date, "Parquet's DATE type, for polars, pandas and DuckDB");
+    // The CSV's text, as written: ISO dates, the same days.
+    let csv = csv_columns(&String::from_utf8(bytes(&t.path("csv/daily.csv"))).unwrap());
+    let text = &csv["date"];
+    assert_eq!(text.len(), pq.height());
+    assert_eq!(text[0], "2021-06-14", "the scenario's default start");
+    let as_text = date.cast(&DataType::String).unwrap();
+    let as_text: Vec<&str> = as_text.str().unwrap().into_no_null_iter().collect();
+    assert_eq!(as_text, text.iter().map(String::as_str).collect::<Vec<_>>());
+    // Day 0 is the first date, and each day one more.
+    let days = date.cast(&DataType::Int32).unwrap();
+    let days: Vec<i32> = days.i32().unwrap().into_no_null_iter().collect();
+    let day = pq.column("day").unwrap().cast(&DataType::Int32).unwrap();
+    let day: Vec<i32> = day.i32().unwrap().into_no_null_iter().collect();
+    let epoch_day_of_start = 18_792; // 2021-06-14
+    assert!(days.iter().zip(&day).all(|(d, n)| *d == epoch_day_of_start + n));
+}
+
+#[test]
 fn bad_sweep_arguments_are_refused_cleanly() {
     let t = Temp::new("badargs");
     for args in [
