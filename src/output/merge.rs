@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::files::write_atomic;
-use crate::runner::shard::Shard;
 use super::sweep_dir::{Manifest, chunk_path, done_chunks, finalize, finished_shard, tables_written};
+use crate::runner::shard::Shard;
 
 /// One part given to `merge`, read and checked.
 struct Part {

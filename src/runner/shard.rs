@@ -47,7 +47,9 @@ pub struct Shard {
 
 /// A part that cannot be: `index` not below `count`, or no parts at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("part {index} of {count} cannot be: parts are numbered from 0 to one less than their number, which is at least 1")]
+#[error(
+    "part {index} of {count} cannot be: parts are numbered from 0 to one less than their number, which is at least 1"
+)]
 pub struct ShardError {
     /// The part asked for.
     pub index: usize,
@@ -278,7 +280,11 @@ pub enum ResolveErrorKind {
 
 /// What goes wrong when `tasks` array tasks run `auto/parts`.
 fn mismatch(tasks: usize, parts: usize) -> String {
-    if tasks < parts { format!("parts {tasks}..{} would never run", parts - 1) } else { "tasks would find no part".into() }
+    if tasks < parts {
+        format!("parts {tasks}..{} would never run", parts - 1)
+    } else {
+        "tasks would find no part".into()
+    }
 }
 
 /// How a Slurm array gives parts out of range.
@@ -517,7 +523,8 @@ mod tests {
 
     #[test]
     fn several_schedulers_are_ambiguous() {
-        let e = error("auto", &[(SLURM_ID, "1"), (SLURM_MIN, "0"), (SLURM_COUNT, "2"), (AWS_INDEX, "0"), (AWS_SIZE, "2")]);
+        let e =
+            error("auto", &[(SLURM_ID, "1"), (SLURM_MIN, "0"), (SLURM_COUNT, "2"), (AWS_INDEX, "0"), (AWS_SIZE, "2")]);
         assert!(
             matches!(&e.reason, ResolveErrorKind::Ambiguous { schedulers, .. } if schedulers == &[Scheduler::Slurm, Scheduler::AwsBatch])
         );

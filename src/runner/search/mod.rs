@@ -239,3 +239,89 @@ pub fn cell_label(cell: &Cell) -> String {
         format!("{} @ {}", cell.variant, cell.point.label())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::sequential::Looks;
+
+    const SCENARIO: &str =
+        "name = \"q\"\ndays = 20\n[[variant]]\nname = \"wl\"\nset = { \"allocation.policy\" = \"waitlist\" }\n";
+
+    fn optimize_question() -> OptimizeQuestion {
+        OptimizeQuestion {
+            variant: "base".into(),
+            path: "service.0.bands.*.slots".into(),
+            lo: 5,
+            hi: 30,
+            largest: false,
+            requirements: vec!["lead_days_mean<=10".parse().unwrap()],
+            confidence: 0.95,
+            looks: Looks { first: 10, max: 100 },
+            seed_start: 1,
+        }
+    }
+
+    fn select_question() -> SelectQuestion {
+        SelectQuestion {
+            metric: "lead_days_mean".into(),
+            higher_is_better: false,
+            delta: Some(1.0),
+            confidence: 0.95,
+            constraints: Vec::new(),
+            first_stage: 10,
+            max_replications: 100,
+            seed_start: 1,
+        }
+    }
+
+    /// Every check of the constructors, each with the words of its message.
+    #[test]
+    fn questions_are_checked_before_anything_runs() {
+        let s = Scenario::from_toml_str(SCENARIO).unwrap();
+        assert!(OptimizeProblem::new(s.clone(), optimize_question()).is_ok());
+        let bad: Vec<(OptimizeQuestion, &str)> = vec![
+            (OptimizeQuestion { lo: 30, hi: 5, ..optimize_question() }, "LO (30) is greater than HI (5)"),
+            (OptimizeQuestion { confidence: 1.0, ..optimize_question() }, "strictly between 0 and 1"),
+            (OptimizeQuestion { looks: Looks { first: 1, max: 100 }, ..optimize_question() }, "at least 2"),
+            (OptimizeQuestion { lo: -1, ..optimize_question() }, "the value -1 is not allowed"),
+            (OptimizeQuestion { path: "demand.arrivals_per_day".into(), ..optimize_question() }, "not an integer"),
+            (OptimizeQuestion { variant: "nope".into(), ..optimize_question() }, "nope"),
+            (
+                OptimizeQuestion { requirements: vec!["lead_dayz<=3".parse().unwrap()], ..optimize_question() },
+                "unknown metric `lead_dayz`",
+            ),
+        ];
+        for (q, words) in bad {
+            let e = OptimizeProblem::new(s.clone(), q).unwrap_err().to_string();
+            assert!(e.contains(words), "{e:?} lacks {words:?}");
+            assert!(!e.contains("--"), "a flag in the library's words: {e}");
+        }
+        assert!(SelectProblem::new(&s, None, select_question()).is_ok());
+        let bad: Vec<(SelectQuestion, Option<Vec<String>>, &str)> = vec![
+            (SelectQuestion { delta: Some(0.0), ..select_question() }, None, "positive"),
+            (SelectQuestion { metric: "x".into(), ..select_question() }, None, "unknown metric `x`"),
+            (SelectQuestion { higher_is_better: true, ..select_question() }, None, "better lower"),
+            (SelectQuestion { metric: "events".into(), ..select_question() }, None, "which way events is better"),
+            (SelectQuestion { first_stage: 20, max_replications: 10, ..select_question() }, None, "at least 2"),
+            (select_question(), Some(vec!["wl".into()]), "at least two candidates"),
+        ];
+        for (q, variants, words) in bad {
+            let e = SelectProblem::new(&s, variants.as_deref(), q).unwrap_err().to_string();
+            assert!(e.contains(words), "{e:?} lacks {words:?}");
+        }
+    }
+
+    #[test]
+    fn a_pilot_sets_delta_from_seeds_the_procedure_does_not_reuse() {
+        let s = Scenario::from_toml_str(SCENARIO).unwrap();
+        let q =
+            SelectQuestion { delta: None, first_stage: 4, max_replications: 12, seed_start: 3, ..select_question() };
+        let problem = SelectProblem::new(&s, None, q).unwrap();
+        let outcome = select(&problem, 1, &AtomicBool::new(false), &|_| {}).unwrap();
+        let pilot = outcome.pilot.clone().expect("a pilot ran");
+        assert_eq!((pilot.seeds, pilot.replications, outcome.seed_start), ((3, 6), 8, 7));
+        assert!(outcome.delta > 0.0 && (outcome.delta / (0.05 * pilot.mean) - 1.0).abs() < 0.06, "{outcome:?}");
+        assert!(outcome.simulated() >= 8 + 2 * 4);
+    }
+}
