@@ -10,6 +10,7 @@ pub mod merge;
 pub mod plots;
 pub mod report;
 pub mod results;
+pub mod summary_text;
 pub mod sweep_dir;
 pub mod tables;
 

@@ -142,10 +142,12 @@ fn a_sweep_holds_nothing_per_party_beyond_the_replications_in_flight() {
 }
 
 /// A million arrivals a day for ten years.
-const HUGE: &str = "name = \"huge\"\ndays = 3650\n[demand]\narrivals_per_day = 1000000.0\n";
+/// Its variant gives `select` two candidates.
+const HUGE: &str = "name = \"huge\"\ndays = 3650\n[demand]\narrivals_per_day = 1000000.0\n\
+    [[variant]]\nname = \"w\"\nset = { \"allocation.policy\" = \"waitlist\" }\n";
 
 #[test]
-fn an_oversized_scenario_is_refused_before_anything_is_written() {
+fn an_oversized_scenario_is_refused_before_anything_is_written_by_every_command_that_simulates() {
     let t = Temp::new("huge");
     std::fs::write(t.path("huge.toml"), HUGE).unwrap();
     let limits: &[&[&str]] = if Path::new("/proc/meminfo").exists() {
@@ -154,13 +156,17 @@ fn an_oversized_scenario_is_refused_before_anything_is_written() {
         &[&["--max-memory", "16G"]]
     };
     for limit in limits {
-        for command in ["run", "sweep"] {
-            let out = t.path(&format!("out-{command}-{}", limit.len()));
+        let commands: [(&str, &[&str]); 5] = [
+            ("run", &[]),
+            ("sweep", &["--replications", "4", "--threads", "2"]),
+            ("sweep", &["--replications", "4", "--threads", "2", "--precision", "lead_days_mean=1"]),
+            ("optimize", &["--vary", "service.0.bands.*.slots=10..20", "--target", "lead_days_mean<=5"]),
+            ("select", &["--metric", "lead_days_mean"]),
+        ];
+        for (i, (command, args)) in commands.into_iter().enumerate() {
+            let out = t.path(&format!("out-{i}-{}", limit.len()));
             let mut cmd = bin();
-            cmd.arg(command).arg(t.path("huge.toml")).args(["--out", out.to_str().unwrap()]).args(*limit);
-            if command == "sweep" {
-                cmd.args(["--replications", "4", "--threads", "2"]);
-            }
+            cmd.arg(command).arg(t.path("huge.toml")).args(["--out", out.to_str().unwrap()]).args(*limit).args(args);
             let o = cmd.output().unwrap();
             let stderr = String::from_utf8_lossy(&o.stderr);
             assert_eq!(o.status.code(), Some(2), "{command} {limit:?}: {stderr}");

@@ -1,4 +1,4 @@
-//! Invariants of `spec/model.md` over small random scenarios, many seeds and all four
+//! Invariants of `docs/model.md` over small random scenarios, many seeds and all four
 //! policies (property tests), plus checks that the checkers catch corrupted runs.
 
 use proptest::prelude::*;

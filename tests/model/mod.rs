@@ -1,4 +1,4 @@
-//! Integration tests of the booking-portal model (`spec/model.md`), as one test binary.
+//! Integration tests of the booking-portal model (`docs/model.md`), one module of the integration-test binary.
 //!
 //! - `invariants`: property tests of the run invariants over random scenarios, seeds and
 //!   policies; the checkers themselves live in `checks`.
