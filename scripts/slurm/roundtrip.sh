@@ -5,8 +5,9 @@
 # this machine in one go:
 #
 #   - 3 tasks numbered from 1 (--array=1-3) for a sweep of 4 chunks;
-#   - 5 tasks numbered from 0 (--array=0-4) for a sweep of 2 chunks: more tasks than
-#     chunks, so three parts hold no chunk at all and must merge all the same.
+#   - 5 tasks numbered from 0 (--array=0-4) for a sweep of 1 chunk: more tasks than
+#     chunks, so part 0 holds the whole sweep's chunk (and keeps it, as a part) and four
+#     parts hold none; all must merge all the same.
 #
 # Stops the daemons it started (by their pid files) whatever happens.
 #
@@ -191,10 +192,12 @@ array_round_trip() {
 
 # 3 variants × 70 seeds: 4 chunks of 64 for 3 tasks, numbered from 1.
 array_round_trip fewer-tasks 1 3 70
-# 3 variants × 30 seeds: 2 chunks for 5 tasks, numbered from 0: parts 2, 3 and 4 hold none.
-array_round_trip more-tasks 0 4 30
+# 3 variants × 6 seeds: 1 chunk for 5 tasks, numbered from 0. Part 0 holds the whole
+# sweep's one chunk and must keep it for merge (not finish as a whole sweep); parts 1 to 4
+# hold none.
+array_round_trip more-tasks 0 4 6
 [ -z "$(ls -A more-tasks/parts/part-4/.chunks 2>/dev/null)" ] ||
-    { echo "slurm round trip: part 4 of 5 holds chunks, but a sweep of 2 chunks has none for it" >&2; exit 1; }
+    { echo "slurm round trip: part 4 of 5 holds chunks, but a sweep of 1 chunk has none for it" >&2; exit 1; }
 
 elapsed_ms=$((($(date +%s%N) - started) / 1000000))
 printf 'slurm round trip: 2 job arrays merged, tables byte-identical to one sweep (%d.%03d s)\n' \

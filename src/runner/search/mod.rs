@@ -19,7 +19,7 @@ pub use select::{Candidate, Pilot, SELECT_BATCH, SelectOutcome, SelectProblem, S
 use super::Cell;
 use crate::model::Workspace;
 use crate::scenario::{GridPoint, Scenario, ScenarioError, paths};
-use crate::stats::{self, Metric, Summary};
+use crate::stats::{self, Summary};
 
 /// Replications per survivor added at a time by `select` after its first stage. Fixed, so
 /// that what is simulated never depends on the thread count.
@@ -49,9 +49,9 @@ pub enum SearchError {
         /// High end.
         hi: i64,
     },
-    /// A metric the summary does not have.
-    #[error("unknown metric `{0}`; the metrics are: {names}", names = crate::stats::Summary::metric_names().join(", "))]
-    UnknownMetric(String),
+    /// A metric the registry does not have.
+    #[error(transparent)]
+    UnknownMetric(#[from] crate::stats::metrics::UnknownMetric),
     /// A confidence that is not a probability strictly between 0 and 1.
     #[error("the confidence {0} is not a probability strictly between 0 and 1 (e.g. 0.95)")]
     Confidence(f64),
@@ -102,7 +102,8 @@ pub enum SearchError {
 ///
 /// [`SearchError::UnknownMetric`].
 pub fn known_metric(metric: &str) -> Result<(), SearchError> {
-    if Summary::metric_names().contains(&metric) { Ok(()) } else { Err(SearchError::UnknownMetric(metric.to_string())) }
+    crate::stats::metrics::lookup(metric)?;
+    Ok(())
 }
 
 /// Checks that `confidence` is a probability strictly between 0 and 1.
@@ -122,11 +123,7 @@ pub struct Progress {
 /// A metric of a summary as a number (counts and run days too); `None` where undefined or
 /// where the summary has no such column.
 pub fn metric_value(summary: &Summary, metric: &str) -> Option<f64> {
-    summary.metrics().into_iter().find(|(n, _)| *n == metric).and_then(|(_, m)| match m {
-        Metric::Count(n) => Some(n as f64),
-        Metric::Real(x) => x,
-        Metric::Day(d) => d.map(f64::from),
-    })
+    crate::stats::metrics::value(summary, metric)
 }
 
 /// Simulates seeds `from..to` of every cell, in parallel on `pool`; summaries by cell,
