@@ -79,8 +79,8 @@ pub trait Policy: std::fmt::Debug + Send {
     fn join(&mut self, w: Waiter);
     /// A party stops waiting (it booked, gave up, or left).
     fn leave(&mut self, w: &Waiter);
-    /// A waiting party has just become urgent (its need-by date is near).
-    fn make_urgent(&mut self, _w: &Waiter) {}
+    /// A waiting party has just become urgent (its need-by date is near), at `now`.
+    fn make_urgent(&mut self, _w: &Waiter, _now: Time, _rng: &mut Stream) {}
     /// Days were released at `now`.
     fn on_release(&mut self, _now: Time) {}
     /// The daily policy instant (the release time of day) of run day `day`.
@@ -147,8 +147,8 @@ impl Policy for Allocation {
         dispatch!(self, p => p.leave(w))
     }
     #[inline]
-    fn make_urgent(&mut self, w: &Waiter) {
-        dispatch!(self, p => p.make_urgent(w))
+    fn make_urgent(&mut self, w: &Waiter, now: Time, rng: &mut Stream) {
+        dispatch!(self, p => p.make_urgent(w, now, rng))
     }
     #[inline]
     fn on_release(&mut self, now: Time) {

@@ -499,7 +499,7 @@ impl<'a> Portal<'a> {
             Event::Urgent(id, generation) => {
                 if self.give_up_applies(id, generation) {
                     let w = self.waiter(id);
-                    self.policies[0].make_urgent(&w);
+                    self.policies[0].make_urgent(&w, now, &mut self.policy_rng[0]);
                     self.dirty[0] = true;
                 }
             }
