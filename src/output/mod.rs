@@ -2,8 +2,8 @@
 //! directories. With the command line, the only layer that touches the filesystem.
 
 pub mod answer;
-pub mod answer_text;
 pub mod answer_report;
+pub mod answer_text;
 pub mod comparison;
 pub mod files;
 pub mod merge;

@@ -412,10 +412,7 @@ fn a_waiting_list_gives_slots_freed_at_a_release_to_the_first_in_order() {
             for (t, mut made) in bookings_by_instant(&run) {
                 made.sort_by_key(|&(i, _)| key(i));
                 let days: Vec<u32> = made.iter().map(|&(_, d)| d).collect();
-                assert!(
-                    days.is_sorted(),
-                    "{policy}, seed {seed}: at t = {t} s parties in order took days {days:?}"
-                );
+                assert!(days.is_sorted(), "{policy}, seed {seed}: at t = {t} s parties in order took days {days:?}");
                 mixed += usize::from(t % DAY == 0 && days.first() != days.last());
             }
             let freed_then_taken = run.bookings.iter().filter(|b| {
@@ -451,10 +448,15 @@ fn a_lottery_draw_includes_the_slots_freed_at_its_instant() {
             let freed = run
                 .bookings
                 .iter()
-                .filter(|c| c.placement().day == day && c.end().is_some_and(|(e, x)| e == t && x == BookingEnd::AutoCancelled))
+                .filter(|c| {
+                    c.placement().day == day && c.end().is_some_and(|(e, x)| e == t && x == BookingEnd::AutoCancelled)
+                })
                 .count();
             let taken = run.bookings.iter().filter(|c| c.made_at() == t && c.placement().day == day).count();
-            assert!(taken >= freed, "seed {seed}: {freed} slots of day {day} freed at the draw at t = {t} s, {taken} taken");
+            assert!(
+                taken >= freed,
+                "seed {seed}: {freed} slots of day {day} freed at the draw at t = {t} s, {taken} taken"
+            );
         }
     }
     assert!(freed_at_draws > 20, "slots freed at draws: {freed_at_draws}");

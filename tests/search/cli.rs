@@ -254,7 +254,7 @@ fn precision_sweep_equals_a_fixed_sweep_of_its_seeds() {
     let manifest: serde_json::Value = serde_json::from_str(&read(&t.path("p/manifest.json"))).unwrap();
     let n = manifest["replications"].as_u64().unwrap();
     // More than the first round, in whole chunks of seeds.
-    assert!(n > 10 && n % 64 == 0, "{n}");
+    assert!(n > 10 && n.is_multiple_of(64), "{n}");
     let r = slotsim(&["sweep", &s, "--replications", &n.to_string(), "--out", &f]);
     assert!(r.status.success(), "{:?}", text(&r));
     for table in ["summary.csv", "daily.csv"] {

@@ -391,9 +391,7 @@ impl<'a> Portal<'a> {
         let mut fixed = self.next_fixed();
         loop {
             let mut next = self.merge_wakes(fixed);
-            if self.unsettled()
-                && next.is_none_or(|(t, source)| t > self.now() || matches!(source, Source::Wake(_)))
-            {
+            if self.unsettled() && next.is_none_or(|(t, source)| t > self.now() || matches!(source, Source::Wake(_))) {
                 if self.settle() {
                     fixed = self.next_fixed();
                 }
