@@ -70,10 +70,12 @@ pub enum Next {
 
 /// An allocation rule for one service.
 ///
-/// The model calls [`Policy::next`] after every change to the service's free room or to
-/// the set of waiting parties. `fit` is the largest party that fits somewhere bookable
-/// right now, for an ordinary and for an urgent party (held slots count only for urgent
-/// ones): a policy never names a party larger than what fits for its kind.
+/// The model calls [`Policy::next`] once everything at an instant has happened, if the
+/// service's free room or the set of waiting parties changed at it (and again after each
+/// booking the answer makes), so that a policy allocates the slots released and freed at
+/// one instant together (model.md, "Time"). `fit` is the largest party that fits
+/// somewhere bookable right now, for an ordinary and for an urgent party (held slots count
+/// only for urgent ones): a policy never names a party larger than what fits for its kind.
 pub trait Policy: std::fmt::Debug + Send {
     /// A party starts waiting.
     fn join(&mut self, w: Waiter);
