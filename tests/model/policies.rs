@@ -1,11 +1,14 @@
 //! Fairness properties of the allocation policies: the waiting list keeps its order, the
 //! priority list keeps need-by order, checking speed pays only under first come first
-//! served, and a lottery draw does not favour early registrants.
+//! served, a lottery draw does not favour early registrants, and slots freed at an instant
+//! are allocated with those released at it.
+
+use std::collections::BTreeMap;
 
 use slotsim::model::{Booking, BookingEnd, ModelConfig, Outcome, PartyKind, RunRecord};
 use slotsim::stats::summarize;
 
-use crate::model::support::{self, DAY, binomial_se};
+use crate::model::support::{self, DAY, binomial_se, day_of};
 
 /// A small busy scenario with every way of (re)starting to look: arrivals, a launch
 /// backlog, auto-cancellations, no-shows, failed documents, patience, mixed party sizes.
@@ -332,4 +335,129 @@ fn a_lottery_draw_ignores_registration_order() {
     // Two-proportion z-test; |z| < 4 (two-sided false alarm ~6e-5). A draw that favoured
     // early registrants even slightly (say 12% against 9%) gives |z| > 4 here.
     assert!(z.abs() < 4.0, "win rates {p1} (first half) vs {p2} (second half), z = {z}");
+}
+
+// ----- allocation after everything at an instant -----------------------------------------
+
+/// Every booking is auto-cancelled at its confirmation deadline, a midnight (nobody
+/// confirms), which is also a release instant. With `lead` 7, `window` 3 and `horizon` 10,
+/// at 00:00 of day t the slots of day t + 4 are freed (deadline: e-mail at day A - 7, plus
+/// 3 days) while day t + 10 is released. Demand is four times the capacity, so parties are
+/// always waiting for both. Parties book once (an auto-cancelled one is lost), all of one
+/// person, so a party's place in a waiting list is its arrival (or its need-by date) for
+/// good. A lottery draws every seven days at the same midnight.
+fn same_midnight(policy: &str, lead: u32, window: u32, horizon: u32) -> String {
+    format!(
+        r#"
+name = "freed at a release"
+days = 45
+
+[office]
+open_weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+[[service]]
+name = "passport"
+bands = [{{ start = "09:00", slots = 5 }}]
+
+[release]
+horizon_days = {horizon}
+min_lead_days = 1
+
+[demand]
+arrivals_per_day = 20.0
+party_size_weights = [1.0, 0.0, 0.0, 0.0, 0.0]
+
+[behaviour]
+confirm_prob = 0.0
+rebook_prob = 0.0
+show_prob = 1.0
+
+[confirmation]
+lead_days = {lead}
+window_days = {window}
+
+[allocation]
+policy = "{policy}"
+lottery_every_days = 7
+"#
+    )
+}
+
+/// Bookings grouped by the instant they were made: (instant, [(party, day)]).
+fn bookings_by_instant(run: &RunRecord) -> BTreeMap<i64, Vec<(usize, u32)>> {
+    let mut at: BTreeMap<i64, Vec<(usize, u32)>> = BTreeMap::new();
+    for b in &run.bookings {
+        at.entry(b.made_at()).or_default().push((b.party() as usize, b.placement().day));
+    }
+    at
+}
+
+/// Slots auto-cancelled at a release's midnight go, with the day released then, to the
+/// parties first in the waiting list's order: the first takes the earliest day, whether
+/// released or freed at that instant (model.md, "Time"). Before, the day released went to
+/// the first and the freed day, five days earlier, to the next.
+#[test]
+fn a_waiting_list_gives_slots_freed_at_a_release_to_the_first_in_order() {
+    for policy in ["waitlist", "priority"] {
+        let mut mixed = 0;
+        for seed in 1..=5 {
+            let (_, run) = support::run(&same_midnight(policy, 7, 3, 10), seed);
+            let key = |i: usize| {
+                let p = &run.parties[i];
+                match policy {
+                    "waitlist" => (p.arrival(), 0, i),
+                    _ => (p.need_by(), p.arrival(), i),
+                }
+            };
+            for (t, mut made) in bookings_by_instant(&run) {
+                made.sort_by_key(|&(i, _)| key(i));
+                let days: Vec<u32> = made.iter().map(|&(_, d)| d).collect();
+                assert!(days.is_sorted(), "{policy}, seed {seed}: at t = {t} s parties in order took days {days:?}");
+                mixed += usize::from(t % DAY == 0 && days.first() != days.last());
+            }
+            let freed_then_taken = run.bookings.iter().filter(|b| {
+                b.end().is_some_and(|(t, end)| {
+                    end == BookingEnd::AutoCancelled
+                        && run.bookings.iter().any(|c| c.made_at() == t && c.placement().day == b.placement().day)
+                })
+            });
+            assert!(freed_then_taken.count() > 50, "{policy}, seed {seed}: freed slots are taken at once");
+        }
+        assert!(mixed > 100, "{policy}: instants with freed and released days together: {mixed}");
+    }
+}
+
+/// A lottery draw at a midnight with confirmation deadlines includes the slots they free:
+/// every slot freed at a draw's instant is taken in that draw (demand is far above
+/// capacity). Before, they waited a week for the next draw, many until too late. A draw
+/// books days up to three weeks ahead; those within two weeks have their e-mail at once and
+/// their deadline a week later, at the next draw.
+#[test]
+fn a_lottery_draw_includes_the_slots_freed_at_its_instant() {
+    let mut freed_at_draws = 0;
+    for seed in 1..=5 {
+        let (config, run) = support::run(&same_midnight("lottery", 14, 7, 21), seed);
+        let lead = i64::from(config.release.min_lead_days);
+        for b in &run.bookings {
+            let Some((t, BookingEnd::AutoCancelled)) = b.end() else { continue };
+            let day = b.placement().day;
+            if t % (7 * DAY) != 0 || i64::from(day) < day_of(t) + lead {
+                continue;
+            }
+            freed_at_draws += 1;
+            let freed = run
+                .bookings
+                .iter()
+                .filter(|c| {
+                    c.placement().day == day && c.end().is_some_and(|(e, x)| e == t && x == BookingEnd::AutoCancelled)
+                })
+                .count();
+            let taken = run.bookings.iter().filter(|c| c.made_at() == t && c.placement().day == day).count();
+            assert!(
+                taken >= freed,
+                "seed {seed}: {freed} slots of day {day} freed at the draw at t = {t} s, {taken} taken"
+            );
+        }
+    }
+    assert!(freed_at_draws > 20, "slots freed at draws: {freed_at_draws}");
 }

@@ -11,8 +11,18 @@
 //! whatever the checking rates.
 //!
 //! Watchers' post-release checks are exponential delays, hence also memoryless: a watcher
-//! that has not yet checked since the last release adds `1 / watch_delay` to the rate,
-//! and leaves the round once it has checked. A new release starts a new round.
+//! that has not yet checked since the last release (the round) adds `1 / watch_delay` to
+//! the rate while something fits it, and leaves the round once it has checked. That one
+//! check is used up whether or not it finds a slot: a watcher whose check came while
+//! nothing fitted it is out of the round until the next release (and a new release starts
+//! a new round, so an unmade check lapses). Those failed checks are not simulated as they
+//! happen either. While nothing fits the parties of a size, the policy only notes since
+//! when; when something fits them again (or one of them becomes urgent), it draws which
+//! of them checked in between, as the order statistics of their exponential delays: the
+//! next failed check among `n` watchers comes after Exp(n / watch_delay), and is made by
+//! one of them uniformly. That is a draw or two per watcher whose check failed, and one
+//! per catch-up, whatever the checking rates; a span long enough for every check to have
+//! come (all but e^-40 of them) empties the round without a draw.
 
 use crate::engine::{Stream, Time, time};
 
@@ -57,7 +67,17 @@ pub struct Fcfs<const RESERVE: bool> {
     /// The pending draw: the total rate it was drawn at, and the instant drawn. While the
     /// rate is unchanged the draw stays valid (memorylessness), so it is kept.
     pending: Option<(f64, Time)>,
+    /// The room that fitted at the last [`Policy::next`].
+    seen: Fit,
+    /// Per urgency and size index: since when nothing has fitted the watchers of the
+    /// round of that urgency and size, whose checks since then (failed ones) are not
+    /// drawn yet ([`Time::MAX`]: something fits them).
+    unfit_since: [[Time; SIZES]; 2],
 }
+
+/// A span after which a watcher's post-release check has come with probability 1 - e^-40:
+/// in multiples of the mean delay.
+const CHECKS_ALL_CAME: f64 = 40.0;
 
 impl<const RESERVE: bool> Fcfs<RESERVE> {
     /// The race for `behaviour`'s checking rates, sized for about `parties` parties.
@@ -71,7 +91,63 @@ impl<const RESERVE: bool> Fcfs<RESERVE> {
             urgent: 0,
             rates: [[0.0; SIZES]; 2],
             pending: None,
+            seen: Fit::default(),
+            unfit_since: [[Time::MAX; SIZES]; 2],
         }
+    }
+
+    /// Urgency classes in use: ordinary parties, and urgent ones with `RESERVE`.
+    const URGENCIES: usize = if RESERVE { 2 } else { 1 };
+
+    /// How many sizes, from 1 up, fit the parties of urgency `u` in room `fit`.
+    fn fitting(fit: Fit, u: usize) -> usize {
+        fitting_sizes(fit.of(u == 1))
+    }
+
+    /// The room that fits changed to `fit` at `now`: the round's watchers of the sizes that
+    /// no longer fit start failing their checks unseen; those of the sizes that fit again
+    /// have the checks they failed meanwhile drawn.
+    fn refit(&mut self, now: Time, fit: Fit, rng: &mut Stream) {
+        for u in 0..Self::URGENCIES {
+            let (was, is) = (Self::fitting(self.seen, u), Self::fitting(fit, u));
+            for s in is..was {
+                self.unfit_since[u][s] = now;
+            }
+            for s in was..is {
+                self.catch_up(u, s, now, rng);
+                self.unfit_since[u][s] = Time::MAX;
+            }
+        }
+        self.seen = fit;
+    }
+
+    /// Draws which watchers of the round of urgency `u` and size index `s` made their
+    /// post-release check while nothing fitted them, up to `now`, and takes them out of the
+    /// round; nothing is left unseen before `now` afterwards.
+    fn catch_up(&mut self, u: usize, s: usize, now: Time, rng: &mut Stream) {
+        let since = self.unfit_since[u][s];
+        let pool = ROUND + u * SIZES + s;
+        let mut n = self.pools.len(pool);
+        if since >= now || n == 0 {
+            return;
+        }
+        let span = (now - since) as f64 * self.watch_rate;
+        if span >= CHECKS_ALL_CAME {
+            self.pools.clear(pool);
+        } else {
+            // Order statistics of n exponential delays, in units of the mean delay.
+            let mut t = 0.0;
+            while n > 0 {
+                t += rng.exponential(1.0 / n as f64);
+                if t >= span {
+                    break;
+                }
+                let id = self.pools.get(pool, rng.integer(0, n as i64 - 1) as usize);
+                self.pools.remove(ROUND_FAMILY, id);
+                n -= 1;
+            }
+        }
+        self.refresh_rate(u, s);
     }
 
     /// The pools of the parties of urgency `u` and size index `s` by class (people,
@@ -132,7 +208,7 @@ impl<const RESERVE: bool> Policy for Fcfs<RESERVE> {
         self.refresh_rate(u, s);
     }
 
-    fn make_urgent(&mut self, w: &Waiter) {
+    fn make_urgent(&mut self, w: &Waiter, now: Time, rng: &mut Stream) {
         if !RESERVE {
             return;
         }
@@ -142,6 +218,17 @@ impl<const RESERVE: bool> Policy for Fcfs<RESERVE> {
         match self.pools.pool_of(CHECKERS_FAMILY, w.id) {
             Some(pool) if pool < CHECKERS + CHECKER_POOLS => {}
             _ => return, // not waiting, or urgent already
+        }
+        if self.pools.contains(ROUND_FAMILY, w.id) {
+            // Its check may have come and failed unseen while nothing fitted it (then it
+            // moves without it), and the urgent round's unseen span must not cover it
+            // before now: both rounds of its size catch up to now first.
+            for u in 0..2 {
+                if self.unfit_since[u][s] != Time::MAX {
+                    self.catch_up(u, s, now, rng);
+                    self.unfit_since[u][s] = now;
+                }
+            }
         }
         for (family, offset) in
             [(CHECKERS_FAMILY, CHECKER_POOLS), (WATCHERS_FAMILY, WATCHER_POOLS), (ROUND_FAMILY, WATCHER_POOLS)]
@@ -155,17 +242,23 @@ impl<const RESERVE: bool> Policy for Fcfs<RESERVE> {
         self.refresh_rate(1, s);
     }
 
-    fn on_release(&mut self, _now: Time) {
-        for u in 0..if RESERVE { 2 } else { 1 } {
+    fn on_release(&mut self, now: Time) {
+        for u in 0..Self::URGENCIES {
+            let fitting = Self::fitting(self.seen, u);
             for s in 0..SIZES {
+                // A new round: the checks of the last one that were not made lapse.
                 let (watchers, round) = (WATCHERS + u * SIZES + s, ROUND + u * SIZES + s);
                 self.pools.refill(round, watchers);
+                self.unfit_since[u][s] = if s < fitting { Time::MAX } else { now };
                 self.refresh_rate(u, s);
             }
         }
     }
 
     fn next(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Next {
+        if fit != self.seen {
+            self.refit(now, fit, rng);
+        }
         let rate = self.total_rate(fit);
         if rate <= 0.0 {
             self.pending = None;
@@ -297,7 +390,7 @@ mod tests {
         assert!((share - expect).abs() < 4.0 * (expect * (1.0 - expect) / 20_000.0).sqrt(), "{share} vs {expect}");
 
         // Becoming urgent moves a party over; leaving takes it out of either class.
-        race.make_urgent(&waiter(0, true, false));
+        race.make_urgent(&waiter(0, true, false), 0, &mut rng);
         assert_eq!((race.urgent, race.waiting), (3, 3));
         race.leave(&waiter(1, false, true));
         assert_eq!((race.urgent, race.waiting), (2, 2));
@@ -319,5 +412,67 @@ mod tests {
             assert_eq!(plain.pick(0, Fit::same(1), &mut a), reserved.pick(0, Fit::same(1), &mut b));
         }
         assert_eq!(plain.urgent, 0);
+    }
+
+    fn watcher(id: PartyId) -> Waiter {
+        Waiter { watcher: true, ..waiter(id, false, false) }
+    }
+
+    /// A watcher's post-release check falls while the released days are sold out (within
+    /// minutes of the release): it is used up. A slot freed six hours later goes to whoever
+    /// checks first by the ordinary checking, in which the watcher has no edge over a
+    /// person who does not watch. Before, the watcher stayed in the round (a 15-minute
+    /// checker against two checks a day) and took the slot 98% of the time.
+    #[test]
+    fn a_watchers_check_during_a_sell_out_is_used_up() {
+        let mut rng = Streams::new(3).stream(Purpose::Policy, 0);
+        let (mut watcher_wins, trials) = (0u32, 4000u32);
+        for _ in 0..trials {
+            let mut race = Fcfs::<false>::new(&behaviour(), 4);
+            race.join(watcher(0));
+            race.join(waiter(1, false, false));
+            race.on_release(0);
+            // Released room: the watcher's check counts.
+            assert!(matches!(race.next(0, Fit::same(1), &mut rng), Next::At(_)));
+            assert!(race.total_rate(Fit::same(1)) > 20.0 * 2.0 * race.human_rate);
+            // Sold out a minute later, by others.
+            assert_eq!(race.next(60, Fit::same(0), &mut rng), Next::Idle);
+            // A slot is freed six hours after the release.
+            let freed = 6 * 3600;
+            assert!(matches!(race.next(freed, Fit::same(1), &mut rng), Next::At(_)));
+            assert_eq!(race.pools.len(ROUND), 0, "the watcher's check came during the sell-out (e^-24 not)");
+            assert_eq!(race.total_rate(Fit::same(1)), 2.0 * race.human_rate);
+            watcher_wins += u32::from(race.pick(freed, Fit::same(1), &mut rng) == Some(0));
+            // (Still in the round, it would have won (48 + 1) / (48 + 2) = 98% of the time.)
+        }
+        let share = f64::from(watcher_wins) / f64::from(trials);
+        assert!((share - 0.5).abs() < 4.0 * (0.25 / f64::from(trials)).sqrt(), "the watcher won {share}");
+    }
+
+    /// While nothing fits, a watcher's check comes with probability 1 - e^(-span / delay);
+    /// those that came are out of the round, the others still check (one draw each at most).
+    /// The next release makes a new round of every waiting watcher.
+    #[test]
+    fn unseen_failed_checks_follow_the_exponential_delay() {
+        let mut rng = Streams::new(8).stream(Purpose::Policy, 0);
+        let mut race = Fcfs::<false>::new(&behaviour(), 2000);
+        let n = 2000;
+        for id in 0..n {
+            race.join(Waiter { size: 2, ..watcher(id) });
+        }
+        race.on_release(0);
+        assert!(matches!(race.next(0, Fit::same(2), &mut rng), Next::At(_)));
+        // Only single people fit for one mean delay (900 s), then families again.
+        assert!(matches!(race.next(100, Fit::same(1), &mut rng), Next::Idle));
+        assert!(matches!(race.next(1000, Fit::same(2), &mut rng), Next::At(_)));
+        let left = race.pools.len(ROUND + 1) as f64;
+        let p = (-1.0f64).exp();
+        let z = (left - f64::from(n) * p) / (f64::from(n) * p * (1.0 - p)).sqrt();
+        assert!(z.abs() < 4.0, "{left} of {n} watchers still to check, z = {z}");
+        let rate = left * race.watch_rate + f64::from(n) * race.human_rate;
+        assert!((race.rates[0][1] - rate).abs() < 1e-12 * rate, "the round's rate is kept up to date");
+        // A new release: every waiting watcher checks again.
+        race.on_release(2000);
+        assert_eq!(race.pools.len(ROUND + 1), n as usize);
     }
 }

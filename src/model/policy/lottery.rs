@@ -1,6 +1,11 @@
 //! Lottery: parties register; every `every_days` days, at the release time, all
 //! released-and-free slots go to the registered parties in a uniformly random order, each
 //! taking the earliest day that fits. Slots freed between draws wait for the next draw.
+//!
+//! A draw falls due at the policy's daily instant, and is made when the model next
+//! allocates: after everything else at that instant (model.md, "Time"). It therefore
+//! includes the slots freed at its instant (confirmation deadlines are midnights, as
+//! draws at the default release time are) and the parties registered by then.
 
 use std::collections::VecDeque;
 
@@ -21,6 +26,8 @@ pub struct Lottery {
     urgent_within: Option<Time>,
     /// The current draw's order; empty between draws.
     draw: VecDeque<PartyId>,
+    /// A draw fell due and its order is not drawn yet.
+    due: bool,
 }
 
 impl Lottery {
@@ -34,6 +41,7 @@ impl Lottery {
             urgent_from: Vec::new(),
             urgent_within,
             draw: VecDeque::new(),
+            due: false,
         }
     }
 }
@@ -54,16 +62,10 @@ impl Policy for Lottery {
         self.registered.remove(0, w.id);
     }
 
-    fn on_tick(&mut self, day: u32, _now: Time, rng: &mut Stream) {
-        if !day.is_multiple_of(self.every_days) {
-            return;
-        }
-        // Registration order is the pool's order, which depends on history; sort by id so
-        // that the shuffle alone decides the order.
-        let mut entrants = self.registered.members(0).to_vec();
-        entrants.sort_unstable();
-        rng.shuffle(&mut entrants);
-        self.draw = entrants.into();
+    fn on_tick(&mut self, day: u32, _now: Time, _rng: &mut Stream) {
+        // Drawn at the allocation that ends this instant, once every party that registers
+        // or leaves and every slot freed at it has.
+        self.due |= day.is_multiple_of(self.every_days);
     }
 
     fn next(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Next {
@@ -73,7 +75,15 @@ impl Policy for Lottery {
         }
     }
 
-    fn pick(&mut self, now: Time, fit: Fit, _rng: &mut Stream) -> Option<PartyId> {
+    fn pick(&mut self, now: Time, fit: Fit, rng: &mut Stream) -> Option<PartyId> {
+        if std::mem::take(&mut self.due) {
+            // Registration order is the pool's order, which depends on history; sort by id
+            // so that the shuffle alone decides the order.
+            let mut entrants = self.registered.members(0).to_vec();
+            entrants.sort_unstable();
+            rng.shuffle(&mut entrants);
+            self.draw = entrants.into();
+        }
         if fit.urgent == 0 {
             // Nothing left to give: the draw is over; the others stay registered.
             self.draw.clear();

@@ -70,17 +70,19 @@ pub enum Next {
 
 /// An allocation rule for one service.
 ///
-/// The model calls [`Policy::next`] after every change to the service's free room or to
-/// the set of waiting parties. `fit` is the largest party that fits somewhere bookable
-/// right now, for an ordinary and for an urgent party (held slots count only for urgent
-/// ones): a policy never names a party larger than what fits for its kind.
+/// The model calls [`Policy::next`] once everything at an instant has happened, if the
+/// service's free room or the set of waiting parties changed at it (and again after each
+/// booking the answer makes), so that a policy allocates the slots released and freed at
+/// one instant together (model.md, "Time"). `fit` is the largest party that fits
+/// somewhere bookable right now, for an ordinary and for an urgent party (held slots count
+/// only for urgent ones): a policy never names a party larger than what fits for its kind.
 pub trait Policy: std::fmt::Debug + Send {
     /// A party starts waiting.
     fn join(&mut self, w: Waiter);
     /// A party stops waiting (it booked, gave up, or left).
     fn leave(&mut self, w: &Waiter);
-    /// A waiting party has just become urgent (its need-by date is near).
-    fn make_urgent(&mut self, _w: &Waiter) {}
+    /// A waiting party has just become urgent (its need-by date is near), at `now`.
+    fn make_urgent(&mut self, _w: &Waiter, _now: Time, _rng: &mut Stream) {}
     /// Days were released at `now`.
     fn on_release(&mut self, _now: Time) {}
     /// The daily policy instant (the release time of day) of run day `day`.
@@ -147,8 +149,8 @@ impl Policy for Allocation {
         dispatch!(self, p => p.leave(w))
     }
     #[inline]
-    fn make_urgent(&mut self, w: &Waiter) {
-        dispatch!(self, p => p.make_urgent(w))
+    fn make_urgent(&mut self, w: &Waiter, now: Time, rng: &mut Stream) {
+        dispatch!(self, p => p.make_urgent(w, now, rng))
     }
     #[inline]
     fn on_release(&mut self, now: Time) {

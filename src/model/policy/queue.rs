@@ -66,7 +66,7 @@ impl Policy for Queue {
         }
     }
 
-    fn make_urgent(&mut self, w: &Waiter) {
+    fn make_urgent(&mut self, w: &Waiter, _now: Time, _rng: &mut Stream) {
         let key = self.key(w);
         let s = w.size_index();
         if self.by_size[s].remove(&key) {
@@ -117,7 +117,7 @@ mod tests {
             assert_eq!(q.pick(0, Fit::same(1), &mut rng), Some(first), "{order:?}");
             let urgent_first = if order == Order::Arrival { 2 } else { 3 };
             assert_eq!(q.pick(0, Fit { ordinary: 0, urgent: 1 }, &mut rng), Some(urgent_first), "{order:?}");
-            q.make_urgent(&waiter(1, 10, false));
+            q.make_urgent(&waiter(1, 10, false), 0, &mut rng);
             q.leave(&waiter(2, 20, true));
             assert_eq!(q.waiting(), 2);
             assert_eq!(q.pick(0, Fit { ordinary: 0, urgent: 1 }, &mut rng), Some(first), "{order:?}");

@@ -5,10 +5,19 @@
 //! Events at the same instant run in this order of kinds, then in the order they were
 //! scheduled: day start (close yesterday's slots) → a band's start (it stops being
 //! bookable; only with same-day booking) → release → the policy's daily instant
-//! (lottery draws) → booking outcomes (auto-cancellations, voluntary cancellations,
-//! detections, and a band's appointments, which run in slot order) → passport ready →
-//! arrivals → giving up and becoming urgent → bookings by the allocation policy. Held
-//! slots open to everyone at the day start.
+//! (lottery draws fall due) → booking outcomes (auto-cancellations, voluntary
+//! cancellations, detections, and a band's appointments, which run in slot order) →
+//! passport ready → arrivals → giving up and becoming urgent. Held slots open to everyone
+//! at the day start.
+//!
+//! Allocation comes after all of them (model.md, "Time"): the policies allocate once per
+//! instant, after its last event, every slot free at that instant together (released,
+//! freed by a cancellation at that instant, or free before). So at a midnight with a
+//! release, a lottery draw and confirmation deadlines, the first party in the policy's
+//! order takes the earliest slot, whether it was released or freed at that midnight, and
+//! a draw includes the slots auto-cancelled at its instant and the parties that started
+//! looking again then. A policy's own booking instant (a check under fcfs) comes after
+//! everything else at its instant, and sees the allocation of what happened before it.
 
 use std::collections::VecDeque;
 
@@ -374,10 +383,21 @@ impl<'a> Portal<'a> {
         for _ in 0..self.config.demand.initial_backlog {
             self.portal_party(0);
         }
-        self.settle();
-        // The day start at `end` has the lowest rank, so it is the first event handled at
-        // that instant: it closes the last day, and the run stops there.
-        while let Some((now, source)) = self.next_source() {
+        // The policies allocate once everything at an instant has happened (model.md,
+        // "Time"): when the clock is about to move past the instant, or before a policy's
+        // booking instant (the last source at its instant), if anything changed since the
+        // last allocation. The next queued event or arrival (`fixed`) is found once per
+        // event; an allocation that booked nothing scheduled nothing, and leaves it valid.
+        let mut fixed = self.next_fixed();
+        loop {
+            let mut next = self.merge_wakes(fixed);
+            if self.unsettled() && next.is_none_or(|(t, source)| t > self.now() || matches!(source, Source::Wake(_))) {
+                if self.settle() {
+                    fixed = self.next_fixed();
+                }
+                next = self.merge_wakes(fixed);
+            }
+            let Some((now, source)) = next else { break };
             match source {
                 Source::Queue => {
                     let (now, event) = self.queue.pop().expect("peeked");
@@ -395,32 +415,42 @@ impl<'a> Portal<'a> {
                     self.wake(s, now);
                 }
             }
+            // The day start at `end` has the lowest rank, so it is the first thing handled
+            // at that instant: it closes the last day, and the run stops there.
             if now >= self.end {
                 break;
             }
-            self.settle();
+            fixed = self.next_fixed();
         }
         self.finish()
     }
 
-    /// The next thing to happen, by `(time, rank)`: the queue's next event, the next
-    /// arrival, or a policy's booking instant (services in order).
-    fn next_source(&mut self) -> Option<(Time, Source)> {
-        let mut best = self.queue.peek().map(|key| (key, Source::Queue));
-        let mut consider = |key: (Time, u8), source: Source| {
-            if best.is_none_or(|(k, _)| key < k) {
-                best = Some((key, source));
+    /// The next queued event or arrival, by `(time, rank)`.
+    fn next_fixed(&mut self) -> Option<((Time, u8), Source)> {
+        let queued = self.queue.peek().map(|key| (key, Source::Queue));
+        match self.arrivals.get(self.next_arrival) {
+            Some(&t) if queued.is_none_or(|(k, _)| (Time::from(t), RANK_ARRIVAL) < k) => {
+                Some(((Time::from(t), RANK_ARRIVAL), Source::Arrival))
             }
-        };
-        if let Some(&t) = self.arrivals.get(self.next_arrival) {
-            consider((Time::from(t), RANK_ARRIVAL), Source::Arrival);
+            _ => queued,
         }
+    }
+
+    /// The next thing to happen, by `(time, rank)`: `fixed` (the next queued event or
+    /// arrival) or a policy's booking instant (services in order).
+    fn merge_wakes(&self, fixed: Option<((Time, u8), Source)>) -> Option<(Time, Source)> {
+        let mut best = fixed;
         for (s, &t) in self.wake.iter().enumerate() {
-            if t != Time::MAX {
-                consider((t, RANK_WAKE), Source::Wake(s));
+            if t != Time::MAX && best.is_none_or(|(k, _)| (t, RANK_WAKE) < k) {
+                best = Some(((t, RANK_WAKE), Source::Wake(s)));
             }
         }
         best.map(|((t, _), source)| (t, source))
+    }
+
+    /// Whether some service's state changed since its policy last allocated.
+    fn unsettled(&self) -> bool {
+        self.dirty.iter().any(|&d| d)
     }
 
     /// Starts loading the record the queue's next event will read first, so that the
@@ -499,7 +529,7 @@ impl<'a> Portal<'a> {
             Event::Urgent(id, generation) => {
                 if self.give_up_applies(id, generation) {
                     let w = self.waiter(id);
-                    self.policies[0].make_urgent(&w);
+                    self.policies[0].make_urgent(&w, now, &mut self.policy_rng[0]);
                     self.dirty[0] = true;
                 }
             }
@@ -511,9 +541,11 @@ impl<'a> Portal<'a> {
         }
     }
 
-    /// Lets every service whose state changed allocate until its policy waits.
-    fn settle(&mut self) {
+    /// Lets every service whose state changed allocate until its policy waits. Returns
+    /// whether anything was booked (a booking schedules its end: the queue changed).
+    fn settle(&mut self) -> bool {
         let now = self.now();
+        let mut booked = false;
         for s in 0..self.policies.len() {
             if !std::mem::take(&mut self.dirty[s]) {
                 continue;
@@ -522,7 +554,10 @@ impl<'a> Portal<'a> {
                 let lo = self.min_bookable_day(now);
                 let fit = self.calendars[s].fit(lo);
                 match self.policies[s].next(now, fit, &mut self.policy_rng[s]) {
-                    Next::Now(id) => self.book(id, s, now),
+                    Next::Now(id) => {
+                        self.book(id, s, now);
+                        booked = true;
+                    }
                     Next::Idle => {
                         self.wake[s] = Time::MAX;
                         break;
@@ -534,7 +569,10 @@ impl<'a> Portal<'a> {
                     }
                 }
             }
+            // Booking marks the service changed again; this allocation has seen it.
+            self.dirty[s] = false;
         }
+        booked
     }
 
     fn day_start(&mut self, day: u32, now: Time) {
