@@ -118,7 +118,7 @@ impl Portal<'_> {
             confirmed_at,
             end: None,
         }));
-        self.dirty[service] = true;
+        self.dirty |= 1 << service;
         // An appointment kept to the end is met by its band's `Appointments` event.
         if end.1 != BookingEnd::Attended && end.0 < self.end {
             self.schedule(end.0, Event::BookingEnd(b, end.1));
@@ -132,7 +132,7 @@ impl Portal<'_> {
         if service == 0 {
             self.today.freed += u64::from(placement.len);
         }
-        self.dirty[service] = true;
+        self.dirty |= 1 << service;
     }
 
     pub(super) fn end_booking(&mut self, b: BookingId, end: BookingEnd, now: Time) {

@@ -45,7 +45,7 @@ impl Portal<'_> {
         let patience = p.patience();
         let w = self.waiter(id);
         self.policies[service].join(w);
-        self.dirty[service] = true;
+        self.dirty |= 1 << service;
         if service == 0 {
             // Never without a reserve: the instant is then `Time::MAX`.
             let urgent_from = self.urgent_from(id);
@@ -83,7 +83,7 @@ impl Portal<'_> {
         }
         let w = self.waiter(id);
         self.policies[service].leave(&w);
-        self.dirty[service] = true;
+        self.dirty |= 1 << service;
         self.parties[id as usize].bump_generation();
     }
 

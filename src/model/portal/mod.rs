@@ -215,7 +215,9 @@ struct Portal<'a> {
     /// reads one word per service.)
     wake: Vec<Time>,
     wake_fit: Vec<Fit>,
-    dirty: Vec<bool>,
+    /// The services (bit `s` for service `s`; at most two) whose state changed since their
+    /// policy last allocated: one word, read after every event.
+    dirty: u8,
     parties: Vec<Party>,
     bookings: Vec<Booking>,
     arrivals: Vec<Stamp>,
@@ -267,6 +269,7 @@ impl<'a> Portal<'a> {
         let streams = Streams::new(seed);
         let calendars: Vec<Calendar> = config.services.iter().map(Calendar::new).collect();
         let n = config.services.len();
+        debug_assert!(n <= 8, "one bit of `dirty` per service: the scenario allows two");
         let mut arrival_rng = streams.stream(Purpose::Arrivals, 0);
         let arrivals = arrival_times(&config.demand, &mut arrival_rng);
         // Pre-size the tables: growing them by doubling copies megabytes per replication.
@@ -304,7 +307,7 @@ impl<'a> Portal<'a> {
             release_rng: streams.stream(Purpose::Release, 0),
             wake: vec![Time::MAX; n],
             wake_fit: vec![Fit::default(); n],
-            dirty: vec![false; n],
+            dirty: 0,
             parties,
             bookings,
             arrivals,
@@ -450,7 +453,7 @@ impl<'a> Portal<'a> {
 
     /// Whether some service's state changed since its policy last allocated.
     fn unsettled(&self) -> bool {
-        self.dirty.iter().any(|&d| d)
+        self.dirty != 0
     }
 
     /// Starts loading the record the queue's next event will read first, so that the
@@ -504,7 +507,7 @@ impl<'a> Portal<'a> {
             self.prefetch_stop_looking(id, s);
             self.book(id, s, now);
         }
-        self.dirty[s] = true;
+        self.dirty |= 1 << s;
     }
 
     fn handle(&mut self, now: Time, event: Event) {
@@ -514,7 +517,7 @@ impl<'a> Portal<'a> {
             Event::Tick(day) => {
                 for s in 0..self.policies.len() {
                     self.policies[s].on_tick(day, now, &mut self.policy_rng[s]);
-                    self.dirty[s] = true;
+                    self.dirty |= 1 << s;
                 }
             }
             Event::BookingEnd(b, BookingEnd::AutoCancelled) => self.auto_cancel(b, now),
@@ -530,13 +533,13 @@ impl<'a> Portal<'a> {
                 if self.give_up_applies(id, generation) {
                     let w = self.waiter(id);
                     self.policies[0].make_urgent(&w, now, &mut self.policy_rng[0]);
-                    self.dirty[0] = true;
+                    self.dirty |= 1;
                 }
             }
             Event::Appointments(s, day, band) => self.appointments(s as usize, day as usize, band as usize, now),
             Event::BandStart(s, day, band) => {
                 self.calendars[s as usize].close_band(day as usize, band as usize);
-                self.dirty[s as usize] = true;
+                self.dirty |= 1 << s;
             }
         }
     }
@@ -547,9 +550,10 @@ impl<'a> Portal<'a> {
         let now = self.now();
         let mut booked = false;
         for s in 0..self.policies.len() {
-            if !std::mem::take(&mut self.dirty[s]) {
+            if self.dirty & (1 << s) == 0 {
                 continue;
             }
+            self.dirty &= !(1 << s);
             loop {
                 let lo = self.min_bookable_day(now);
                 let fit = self.calendars[s].fit(lo);
@@ -570,7 +574,7 @@ impl<'a> Portal<'a> {
                 }
             }
             // Booking marks the service changed again; this allocation has seen it.
-            self.dirty[s] = false;
+            self.dirty &= !(1 << s);
         }
         booked
     }
@@ -593,9 +597,7 @@ impl<'a> Portal<'a> {
         self.today.capacity = self.day_tallies[yesterday].map_or(0, |t| t.offered);
         self.daily.push(self.today);
         self.today = DailyRow::empty(day);
-        for s in 0..self.dirty.len() {
-            self.dirty[s] = true;
-        }
+        self.dirty = ((1u16 << self.policies.len()) - 1) as u8;
         if now >= self.end {
             return;
         }
@@ -712,14 +714,14 @@ impl<'a> Portal<'a> {
         }
         for s in 0..self.policies.len() {
             self.policies[s].on_release(now);
-            self.dirty[s] = true;
+            self.dirty |= 1 << s;
         }
     }
 
     /// Opens the held slots of first-service `day` to everyone.
     fn open_reserve(&mut self, day: usize) {
         self.calendars[0].open_reserve(day);
-        self.dirty[0] = true;
+        self.dirty |= 1;
     }
 
     fn finish(mut self) -> RunRecord {
