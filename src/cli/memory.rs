@@ -145,6 +145,17 @@ pub fn human(bytes: f64) -> String {
     }
 }
 
+/// Refuses `estimate` for the scenario file `scenario` if it exceeds the memory this
+/// process may use (`max_memory`, or what the machine has available); `sweep` as in
+/// [`guard`].
+///
+/// # Errors
+///
+/// A malformed `max_memory`, or the refusal, prefixed with the scenario file.
+pub fn check(estimate: &MemoryEstimate, max_memory: Option<&str>, sweep: bool, scenario: &Path) -> Result<()> {
+    guard(estimate, limit(max_memory)?.as_ref(), sweep).map_err(|e| anyhow::anyhow!("{}: {e:#}", scenario.display()))
+}
+
 /// Refuses `estimate` if it exceeds `limit`. `sweep` says whether `--threads` can help.
 ///
 /// # Errors

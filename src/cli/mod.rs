@@ -239,8 +239,7 @@ fn run(
     }
     let cell = &plan.cells[0];
     let estimate = runner::memory::run(&cell.config, memory::PARTY_TABLE_COLUMNS);
-    memory::guard(&estimate, memory::limit(max_memory)?.as_ref(), false)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    memory::check(&estimate, max_memory, false, path)?;
     let started = std::time::Instant::now();
     let record = cell.simulate(seed);
     let elapsed = started.elapsed();
@@ -300,17 +299,11 @@ fn sweep(
     let chosen = (!variants.is_empty()).then_some(variants.as_slice());
     let plan = Plan::new(&scenario, chosen, seed_start, replications)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let in_shard = (0..plan.chunks())
-        .filter(|&c| shard.is_none_or(|s| s.owns(c)))
-        .map(|c| plan.chunk_jobs(c).len())
-        .sum::<usize>();
-    let workers = match threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        t => t,
-    };
-    let estimate = runner::memory::sweep(&plan, in_shard, workers);
-    memory::guard(&estimate, memory::limit(max_memory.as_deref())?.as_ref(), true)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    // The chunks this process runs: its part's, or every one.
+    let owned: Vec<usize> = (0..plan.chunks()).filter(|&c| shard.is_none_or(|s| s.owns(c))).collect();
+    let in_shard = owned.iter().map(|&c| plan.chunk_jobs(c).len()).sum::<usize>();
+    let estimate = runner::memory::sweep(&plan, in_shard, runner::workers(threads));
+    memory::check(&estimate, max_memory.as_deref(), true, path)?;
     let base = scenario.variant("base")?;
     let manifest = Manifest::new(&plan, &path.display().to_string(), &text, &base, format, shard);
     let mut dir = SweepDir::open(&out, &plan, manifest, resume)?;
@@ -319,8 +312,7 @@ fn sweep(
         return Ok(ExitCode::SUCCESS);
     }
     let done = dir.done()?;
-    let todo: Vec<usize> =
-        (0..plan.chunks()).filter(|&c| shard.is_none_or(|s| s.owns(c))).filter(|c| !done.contains(c)).collect();
+    let todo: Vec<usize> = owned.into_iter().filter(|c| !done.contains(c)).collect();
     let total: usize = todo.iter().map(|&c| plan.chunk_jobs(c).len()).sum();
 
     let stop = progress::interrupt_flag();

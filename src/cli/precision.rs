@@ -15,7 +15,7 @@ use super::{load, memory};
 use crate::output::Format;
 use crate::output::sweep_dir::{Manifest, SweepDir};
 use crate::runner::precision::{PrecisionOutcome, PrecisionQuestion, PrecisionSweep, Shortfall};
-use crate::runner::{CHUNK, Sink};
+use crate::runner::{CHUNK, Sink, workers};
 use crate::stats::compare::PrecisionItem;
 
 /// What the flags of a precision sweep say.
@@ -63,13 +63,8 @@ pub(super) fn sweep(p: &PrecisionFlags) -> Result<ExitCode> {
     let precision = PrecisionSweep::new(&scenario, question)
         .map_err(|e| anyhow::anyhow!("--precision (with --replications and --max-replications): {e}"))
         .with_context(|| p.scenario.display().to_string())?;
-    let workers = match p.threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        t => t,
-    };
-    let estimate = crate::runner::memory::precision(precision.first_plan(), p.max_replications, workers);
-    memory::guard(&estimate, memory::limit(p.max_memory)?.as_ref(), true)
-        .with_context(|| p.scenario.display().to_string())?;
+    let estimate = crate::runner::memory::precision(precision.first_plan(), p.max_replications, workers(p.threads));
+    memory::check(&estimate, p.max_memory, true, p.scenario)?;
 
     let stop = interrupt_flag();
     let display = Progress::spinner(false);

@@ -154,7 +154,7 @@ fn parse_requirements(items: &[String], flag: &str) -> Result<Vec<Requirement>> 
     let mut out = Vec::new();
     for item in items {
         let r: Requirement = item.parse().map_err(|e| anyhow::anyhow!("{flag} {item}: {e}"))?;
-        search::known_metric(&r.metric).map_err(|e| anyhow::anyhow!("{flag} {item}: {e}"))?;
+        crate::stats::metrics::lookup(&r.metric).map_err(|e| anyhow::anyhow!("{flag} {item}: {e}"))?;
         let info = metric_info(&r.metric);
         if r.against(info.better) {
             let (asked, meant) = if r.bound == Bound::AtLeast { ("at least", "<=") } else { ("at most", ">=") };
@@ -205,14 +205,6 @@ fn create_out(out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))
 }
 
-/// Worker threads: `threads`, or one per core for 0.
-fn workers(threads: usize) -> usize {
-    match threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        t => t,
-    }
-}
-
 /// `slotsim optimize`.
 ///
 /// # Errors
@@ -236,10 +228,8 @@ pub fn optimize(args: &OptimizeArgs) -> Result<ExitCode> {
     let problem = OptimizeProblem::new(scenario, question)
         .map_err(|e| flagged(e, Some(args), None))
         .with_context(|| args.scenario.display().to_string())?;
-    let ends = problem.end_cells()?;
-    let estimate = crate::runner::memory::search(&ends, workers(args.threads));
-    memory::guard(&estimate, memory::limit(args.max_memory.as_deref())?.as_ref(), true)
-        .with_context(|| args.scenario.display().to_string())?;
+    let estimate = crate::runner::memory::search(problem.end_cells(), crate::runner::workers(args.threads));
+    memory::check(&estimate, args.max_memory.as_deref(), true, &args.scenario)?;
 
     let stop = interrupt_flag();
     let display = Display::spinner(true);
@@ -299,9 +289,8 @@ pub fn select(args: &SelectArgs) -> Result<ExitCode> {
     let problem = SelectProblem::new(&scenario, chosen, question)
         .map_err(|e| flagged(e, None, Some(args)))
         .with_context(|| args.scenario.display().to_string())?;
-    let estimate = crate::runner::memory::search(problem.cells(), workers(args.threads));
-    memory::guard(&estimate, memory::limit(args.max_memory.as_deref())?.as_ref(), true)
-        .with_context(|| args.scenario.display().to_string())?;
+    let estimate = crate::runner::memory::search(problem.cells(), crate::runner::workers(args.threads));
+    memory::check(&estimate, args.max_memory.as_deref(), true, &args.scenario)?;
 
     let stop = interrupt_flag();
     let display = Display::spinner(true);

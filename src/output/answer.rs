@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::answer_text::{optimize_answer, optimize_warnings, select_answer, select_notes};
 use super::files::{Format, write_atomic, write_frame};
 use super::tables::summary_frame;
-use crate::runner::search::{OptimizeOutcome, OptimizeProblem, SelectOutcome, SelectProblem, cell_label, metric_value};
+use crate::runner::search::{OptimizeOutcome, OptimizeProblem, SelectOutcome, SelectProblem, cell_label};
 use crate::runner::{Plan, Replication, VERSION};
 use crate::stats::compare::estimate;
 use crate::stats::sequential::{Check, Requirement};
@@ -168,7 +168,7 @@ fn used_estimate(
     let c = &outcome.candidates[i];
     let xs: Vec<f64> = c.summaries[..c.used.min(c.summaries.len())]
         .iter()
-        .filter_map(|s| metric_value(s, &problem.question().metric))
+        .filter_map(|s| crate::stats::metrics::value(s, &problem.question().metric))
         .collect();
     let e = estimate(&xs, 0.95);
     let interval = e.and_then(|e| e.interval());

@@ -3,8 +3,9 @@
 //! command line, kept in `optimize.json` and `select.json` under `answer_text`, and shown
 //! by the report; one text for all three.
 
-use crate::runner::search::{OptimizeOutcome, OptimizeProblem, SelectOutcome, SelectProblem, cell_label, metric_value};
+use crate::runner::search::{OptimizeOutcome, OptimizeProblem, SelectOutcome, SelectProblem, cell_label};
 use crate::stats::compare::{estimate, metric_info};
+use crate::stats::metrics;
 use crate::stats::sequential::{Check, Decision};
 
 /// A number with as many decimals as its size calls for (`–` if not finite).
@@ -173,7 +174,7 @@ pub fn select_answer(problem: &SelectProblem, outcome: &SelectOutcome) -> Vec<St
     match outcome.selected {
         Some(i) => {
             let c = &outcome.candidates[i];
-            let xs: Vec<f64> = c.summaries[..c.used].iter().filter_map(|s| metric_value(s, &q.metric)).collect();
+            let xs: Vec<f64> = c.summaries[..c.used].iter().filter_map(|s| metrics::value(s, &q.metric)).collect();
             let shown = estimate(&xs, 0.95)
                 .map(|e| match e.interval() {
                     Some((lo, hi)) => format!("{}{unit}, 95% interval {} to {}", fmt_x(e.mean), fmt_x(lo), fmt_x(hi)),

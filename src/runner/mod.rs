@@ -22,6 +22,15 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// chunk boundaries never depend on the thread count.
 pub const CHUNK: usize = 64;
 
+/// The worker threads a sweep or search runs on for `threads` (0 = one per core), for
+/// estimates made before it runs.
+pub fn workers(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        t => t,
+    }
+}
+
 /// One variant at one grid point, resolved and ready to run.
 #[derive(Debug, Clone)]
 pub struct Cell {

@@ -8,11 +8,12 @@
 
 use std::sync::atomic::AtomicBool;
 
-use super::search::{SearchError, cell_label, known_metric, metric_value};
+use super::search::cell_label;
 use super::{CHUNK, Finish, Plan, Replication, Sink, sweep};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::Summary;
 use crate::stats::compare::{Target, estimate, required_replications};
+use crate::stats::metrics::{self, UnknownMetric};
 
 /// The level of the intervals whose half-width is targeted.
 pub const LEVEL: f64 = 0.95;
@@ -25,7 +26,7 @@ pub enum PrecisionError {
     Scenario(#[from] ScenarioError),
     /// An unknown metric.
     #[error(transparent)]
-    Metric(#[from] SearchError),
+    Metric(#[from] UnknownMetric),
     /// No target given.
     #[error("a precision sweep needs at least one target (a metric and a half-width)")]
     NoTargets,
@@ -114,7 +115,7 @@ impl PrecisionSweep {
             return Err(PrecisionError::NoTargets);
         }
         for (metric, _) in &question.targets {
-            known_metric(metric)?;
+            metrics::lookup(metric)?;
         }
         if question.first < 2 || question.max_replications < question.first {
             return Err(PrecisionError::Replications { first: question.first, max: question.max_replications });
@@ -145,7 +146,7 @@ impl PrecisionSweep {
         let mut out = Vec::new();
         for (c, cell) in self.first.cells.iter().enumerate() {
             for (metric, target) in &self.question.targets {
-                let xs: Vec<f64> = rows[c].iter().filter_map(|s| metric_value(s, metric)).collect();
+                let xs: Vec<f64> = rows[c].iter().filter_map(|s| metrics::value(s, metric)).collect();
                 let Some(e) = estimate(&xs, LEVEL) else { continue };
                 let wanted = target.half_width(e.mean);
                 if e.half_width.is_some_and(|h| h <= wanted) {

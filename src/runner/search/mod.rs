@@ -21,8 +21,6 @@ use crate::model::Workspace;
 use crate::scenario::{GridPoint, Scenario, ScenarioError, paths};
 use crate::stats::{self, Summary};
 
-/// Replications per survivor added at a time by `select` after its first stage. Fixed, so
-/// that what is simulated never depends on the thread count.
 /// Why a question cannot be asked as posed, or a search cannot finish. Messages name
 /// the parameter in the library's words; a front end adds its own flag names.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -96,16 +94,6 @@ pub enum SearchError {
     },
 }
 
-/// Checks that `metric` is a summary column.
-///
-/// # Errors
-///
-/// [`SearchError::UnknownMetric`].
-pub fn known_metric(metric: &str) -> Result<(), SearchError> {
-    crate::stats::metrics::lookup(metric)?;
-    Ok(())
-}
-
 /// Checks that `confidence` is a probability strictly between 0 and 1.
 fn check_confidence(confidence: f64) -> Result<(), SearchError> {
     if confidence > 0.0 && confidence < 1.0 { Ok(()) } else { Err(SearchError::Confidence(confidence)) }
@@ -118,12 +106,6 @@ pub struct Progress {
     pub doing: String,
     /// Replications simulated so far in all.
     pub replications: usize,
-}
-
-/// A metric of a summary as a number (counts and run days too); `None` where undefined or
-/// where the summary has no such column.
-pub fn metric_value(summary: &Summary, metric: &str) -> Option<f64> {
-    crate::stats::metrics::value(summary, metric)
 }
 
 /// Simulates seeds `from..to` of every cell, in parallel on `pool`; summaries by cell,

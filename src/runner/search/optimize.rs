@@ -3,16 +3,14 @@
 
 use std::sync::atomic::AtomicBool;
 
-use super::{
-    Progress, SearchError, cell_at, check_confidence, integer_paths, known_metric, metric_value, pool, replicate,
-};
+use super::{Progress, SearchError, cell_at, check_confidence, integer_paths, pool, replicate};
 use crate::runner::Cell;
 use crate::scenario::Scenario;
-use crate::stats::Summary;
 use crate::stats::sequential::{
     Bisection, Check, Contradiction, Decision, Looks, Requirement, ValueSamples, alpha_per_look, check, combine,
     contradictions,
 };
+use crate::stats::{Summary, metrics};
 
 /// The question `optimize` answers, as asked: checked by [`OptimizeProblem::new`].
 #[derive(Debug, Clone)]
@@ -44,6 +42,8 @@ pub struct OptimizeProblem {
     question: OptimizeQuestion,
     /// The concrete paths `question.path` stands for.
     concrete: Vec<String>,
+    /// The cells at both ends of the range, resolved when they were checked.
+    ends: [Cell; 2],
 }
 
 impl OptimizeProblem {
@@ -60,18 +60,19 @@ impl OptimizeProblem {
             return Err(SearchError::EmptyRange { lo: q.lo, hi: q.hi });
         }
         for r in &q.requirements {
-            known_metric(&r.metric)?;
+            metrics::lookup(&r.metric)?;
         }
         check_confidence(q.confidence)?;
         if q.looks.first < 2 || q.looks.max < 2 {
             return Err(SearchError::Replications { first: q.looks.first, max: q.looks.max });
         }
         let concrete = integer_paths(&scenario, &q.variant, &q.path)?;
-        for value in [q.lo, q.hi] {
+        let end = |value| {
             cell_at(&scenario, &q.variant, &q.path, &concrete, value)
-                .map_err(|source| SearchError::Value { value, source })?;
-        }
-        Ok(Self { scenario, question, concrete })
+                .map_err(|source| SearchError::Value { value, source })
+        };
+        let ends = [end(q.lo)?, end(q.hi)?];
+        Ok(Self { scenario, question, concrete, ends })
     }
 
     /// The question.
@@ -85,14 +86,8 @@ impl OptimizeProblem {
     }
 
     /// The cells at both ends of the range (for a memory estimate before running).
-    ///
-    /// # Errors
-    ///
-    /// None in practice: both ends were checked by [`OptimizeProblem::new`].
-    pub fn end_cells(&self) -> Result<[Cell; 2], SearchError> {
-        let q = &self.question;
-        let at = |v| cell_at(&self.scenario, &q.variant, &q.path, &self.concrete, v);
-        Ok([at(q.lo)?, at(q.hi)?])
+    pub fn end_cells(&self) -> &[Cell; 2] {
+        &self.ends
     }
 }
 
@@ -183,7 +178,7 @@ pub fn optimize(
                 .requirements
                 .iter()
                 .map(|r| {
-                    let xs: Vec<f64> = summaries.iter().filter_map(|s| metric_value(s, &r.metric)).collect();
+                    let xs: Vec<f64> = summaries.iter().filter_map(|s| metrics::value(s, &r.metric)).collect();
                     check(&xs, r, alpha)
                 })
                 .collect();
@@ -206,7 +201,7 @@ pub fn optimize(
                     e.summaries
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, s)| metric_value(s, &r.metric).map(|x| (q.seed_start + i as u64, x)))
+                        .filter_map(|(i, s)| metrics::value(s, &r.metric).map(|x| (q.seed_start + i as u64, x)))
                         .collect()
                 })
                 .collect();

@@ -4,13 +4,13 @@
 
 use std::sync::atomic::AtomicBool;
 
-use super::{Progress, SearchError, cell_label, check_confidence, known_metric, metric_value, pool, replicate};
+use super::{Progress, SearchError, cell_label, check_confidence, pool, replicate};
 use crate::runner::{Cell, Plan};
 use crate::scenario::Scenario;
-use crate::stats::Summary;
 use crate::stats::compare::{Better, mean, metric_info};
 use crate::stats::selection::{Kn, KnParams, fixed_design};
 use crate::stats::sequential::{Check, Decision, Looks, Requirement, alpha_per_look, check, combine};
+use crate::stats::{Summary, metrics};
 
 /// Replications per survivor added at a time by `select` after its first stage. Fixed, so
 /// that what is simulated never depends on the thread count.
@@ -76,7 +76,7 @@ impl SelectProblem {
     /// is not positive, or fewer than 2 replications.
     pub fn from_cells(cells: Vec<Cell>, question: SelectQuestion) -> Result<Self, SearchError> {
         let q = &question;
-        known_metric(&q.metric)?;
+        metrics::lookup(&q.metric)?;
         check_confidence(q.confidence)?;
         if let Some(d) = q.delta
             && !(d > 0.0 && d.is_finite())
@@ -84,7 +84,7 @@ impl SelectProblem {
             return Err(SearchError::Delta(d));
         }
         for r in &q.constraints {
-            known_metric(&r.metric)?;
+            metrics::lookup(&r.metric)?;
         }
         if q.first_stage < 2 || q.max_replications < q.first_stage {
             return Err(SearchError::Replications { first: q.first_stage, max: q.max_replications });
@@ -191,7 +191,7 @@ fn ranked(summaries: &[Summary], metric: &str, cell: &Cell, seed_start: u64) -> 
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            metric_value(s, metric).ok_or_else(|| SearchError::Undefined {
+            metrics::value(s, metric).ok_or_else(|| SearchError::Undefined {
                 metric: metric.to_string(),
                 cell: cell_label(cell),
                 seed: seed_start + i as u64,
@@ -245,7 +245,7 @@ pub fn select(
             };
             let means: Vec<f64> = runs
                 .iter()
-                .filter_map(|s| mean(&s.iter().filter_map(|x| metric_value(x, &q.metric)).collect::<Vec<_>>()))
+                .filter_map(|s| mean(&s.iter().filter_map(|x| metrics::value(x, &q.metric)).collect::<Vec<_>>()))
                 .collect();
             let m = mean(&means).unwrap_or(0.0).abs();
             if m.is_nan() || m <= 0.0 {
@@ -323,7 +323,7 @@ pub fn select(
                     .constraints
                     .iter()
                     .map(|r| {
-                        let xs: Vec<f64> = c.summaries.iter().filter_map(|s| metric_value(s, &r.metric)).collect();
+                        let xs: Vec<f64> = c.summaries.iter().filter_map(|s| metrics::value(s, &r.metric)).collect();
                         check(&xs, r, a)
                     })
                     .collect();
