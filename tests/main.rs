@@ -15,6 +15,7 @@
 //! - `docs`: `docs/scenario.md` documents every scenario field the loader accepts (found
 //!   from the loader itself), its defaults are the loader's, and its examples load.
 
+mod calibrate;
 mod docs;
 mod fuzz;
 mod memory;

@@ -2,10 +2,10 @@
 //! variants with the baseline, and write `compare.csv`, the charts and the HTML report.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::output::comparison::{self, compare_frame, text_table};
 use crate::output::plots::{Plot, write_plots};
@@ -27,6 +27,49 @@ pub struct CompareArgs {
     /// lead_days_mean=0.5. Repeatable; a metric's own target wins.
     #[arg(long, value_name = "X")]
     pub precision: Vec<PrecisionItem>,
+    /// The calibration's directory the sweep drew its fitted fields from (`sweep
+    /// --posterior DIR`): also shows which share of each headline metric's variance comes
+    /// from what the fit leaves unknown.
+    #[arg(long, value_name = "DIR")]
+    pub posterior: Option<PathBuf>,
+}
+
+/// The metrics whose variance `compare --posterior` splits.
+const SHARED_METRICS: [&str; 5] =
+    ["lead_days_mean", "lead_days_p90", "deadline_miss_rate", "abandoned", "no_slot_share"];
+
+/// `--posterior DIR`: checks that the sweep was run with that posterior and prints the
+/// share of each headline metric's variance that comes from the fitted fields.
+fn posterior_shares(args: &CompareArgs, c: &Compared, out: &mut impl Write) -> Result<()> {
+    let Some(posterior) = super::calibrate::read_posterior(args.posterior.as_deref())? else { return Ok(()) };
+    let dir = args.posterior.as_deref().unwrap_or(Path::new(""));
+    match &c.results.manifest.posterior {
+        Some(f) if *f == posterior.fingerprint() => {}
+        Some(_) => bail!(
+            "--posterior {}: the sweep in {} was run with another posterior; name the one it was run with",
+            dir.display(),
+            args.dir.display()
+        ),
+        None => bail!(
+            "--posterior {}: the sweep in {} was run without a posterior (sweep --posterior DIR draws the fitted fields)",
+            dir.display(),
+            args.dir.display()
+        ),
+    }
+    writeln!(
+        out,
+        "Share of each metric's variance over the replications that comes from the fitted fields ({}; the rest is the simulation's own noise):",
+        posterior.paths.join(", ")
+    )?;
+    writeln!(out, "  {:<30} {}", "", SHARED_METRICS.map(|m| format!("{m:>20}")).join(""))?;
+    for (label, shares) in crate::runner::calibrate::variance_shares(&posterior, &c.results.cells, &SHARED_METRICS) {
+        let cells: Vec<String> = shares
+            .iter()
+            .map(|s| format!("{:>20}", s.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))))
+            .collect();
+        writeln!(out, "  {label:<30} {}", cells.join(""))?;
+    }
+    Ok(())
 }
 
 /// A sweep read back and compared.
@@ -77,6 +120,7 @@ pub fn compare(args: &CompareArgs) -> Result<ExitCode> {
     let plots = write_outputs(&c)?;
     let mut out = std::io::stdout().lock();
     write!(out, "{}", text_table(&c.comparison, &c.results.manifest.scenario))?;
+    posterior_shares(args, &c, &mut out)?;
     if c.precision.is_empty() {
         writeln!(out, "(--precision 5% tells how many replications ±5% intervals would need)")?;
     }
@@ -95,6 +139,13 @@ pub fn compare(args: &CompareArgs) -> Result<ExitCode> {
 ///
 /// As [`compare`], and failures writing the page.
 pub fn report(args: &CompareArgs) -> Result<ExitCode> {
+    // A directory of `calibrate`: the fit's page.
+    if !args.dir.join("manifest.json").exists() && args.dir.join("calibrate.json").exists() {
+        let path = args.dir.join("report.html");
+        crate::output::calibration::write_report(&args.dir, &path)?;
+        println!("report written to {}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     // A directory of `optimize` or `select` (no sweep manifest): a page that leads with the
     // answer.
     if !args.dir.join("manifest.json").exists()

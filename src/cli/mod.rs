@@ -15,6 +15,7 @@ use crate::runner::{self, Finish, Plan, Replication};
 use crate::scenario::Scenario;
 use crate::stats;
 
+mod calibrate;
 mod compare;
 mod memory;
 mod precision;
@@ -57,6 +58,10 @@ enum Command {
         /// --set service.0.bands.*.slots=30: reproduces a row of `optimize`'s summary.csv.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        /// Draw the fitted fields of each replication from a calibration's posterior
+        /// (DIR/posterior.csv as `slotsim calibrate` writes it), the draw chosen by the seed.
+        #[arg(long, value_name = "DIR")]
+        posterior: Option<PathBuf>,
     },
     /// Validate a scenario and print it resolved, with every default filled in.
     Check {
@@ -105,6 +110,10 @@ enum Command {
         /// With --precision: most replications per cell.
         #[arg(long, default_value_t = 2000)]
         max_replications: u64,
+        /// Draw the fitted fields of each replication from a calibration's posterior
+        /// (DIR/posterior.csv as `slotsim calibrate` writes it), the draw chosen by the seed.
+        #[arg(long, value_name = "DIR")]
+        posterior: Option<PathBuf>,
     },
     /// Combine the directories of a sharded sweep into the tables one sweep would write.
     Merge {
@@ -126,6 +135,9 @@ enum Command {
     /// The variant (or grid point) with the best mean of a metric, within --delta of the
     /// best at a stated confidence (Kim and Nelson's KN): select.csv, select.json.
     Select(search::SelectArgs),
+    /// Fit scenario fields to observed series, with credible intervals whose coverage is
+    /// checked: posterior.csv, calibrate.json, predictive.csv, fitted.toml.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Reads and validates a scenario file.
@@ -144,8 +156,8 @@ pub fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { scenario } => check(&scenario),
-        Command::Run { scenario, seed, variant, out, trace, set, max_memory } => {
-            run(&scenario, seed, &variant, &out, trace, &set, max_memory.as_deref())
+        Command::Run { scenario, seed, variant, out, trace, set, max_memory, posterior } => {
+            run(&scenario, seed, &variant, &out, trace, &set, max_memory.as_deref(), posterior.as_deref())
         }
         Command::Sweep {
             scenario,
@@ -160,8 +172,9 @@ pub fn main() -> Result<ExitCode> {
             max_memory,
             precision,
             max_replications,
+            posterior,
         } => {
-            let options = SweepOptions { threads, format, resume, shard, variants, max_memory };
+            let options = SweepOptions { threads, format, resume, shard, variants, max_memory, posterior };
             if precision.is_empty() {
                 return sweep(&scenario, replications, seed_start, out, &options);
             }
@@ -182,6 +195,7 @@ pub fn main() -> Result<ExitCode> {
                 variants: &options.variants,
                 precision: &precision,
                 max_memory: options.max_memory.as_deref(),
+                posterior: options.posterior.as_deref(),
             })
         }
         Command::Merge { shards, out } => {
@@ -194,6 +208,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Report(args) => compare::report(&args),
         Command::Optimize(args) => search::optimize(&args),
         Command::Select(args) => search::select(&args),
+        Command::Calibrate(args) => calibrate::calibrate(&args),
     }
 }
 
@@ -225,8 +240,10 @@ fn run(
     trace: bool,
     set: &[String],
     max_memory: Option<&str>,
+    posterior: Option<&Path>,
 ) -> Result<ExitCode> {
     let (scenario, _) = load(path)?;
+    let posterior = calibrate::read_posterior(posterior)?;
     let seed = seed.unwrap_or(scenario.seed);
     let mut plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -236,6 +253,9 @@ fn run(
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         plan.grid_paths = sets.iter().map(|(p, _)| p.clone()).collect();
         plan.cells = vec![cell];
+    }
+    if let Some(p) = &posterior {
+        plan.attach_posterior(p).map_err(|e| anyhow::anyhow!("{}: --posterior: {e}", path.display()))?;
     }
     let cell = &plan.cells[0];
     let estimate = runner::memory::run(&cell.config, memory::PARTY_TABLE_COLUMNS);
@@ -267,6 +287,7 @@ struct SweepOptions {
     shard: Option<String>,
     variants: Vec<String>,
     max_memory: Option<String>,
+    posterior: Option<PathBuf>,
 }
 
 /// `results/<scenario file name>`.
@@ -282,8 +303,9 @@ fn sweep(
     out: Option<PathBuf>,
     options: &SweepOptions,
 ) -> Result<ExitCode> {
-    let SweepOptions { threads, format, resume, ref shard, ref variants, ref max_memory } = *options;
+    let SweepOptions { threads, format, resume, ref shard, ref variants, ref max_memory, ref posterior } = *options;
     let (scenario, text) = load(path)?;
+    let posterior = calibrate::read_posterior(posterior.as_deref())?;
     let shard = shard.as_deref().map(shard::resolve).transpose()?;
     let replications = match replications {
         Some(n) => n,
@@ -297,8 +319,11 @@ fn sweep(
     }
     let out = out.unwrap_or_else(|| default_out(path));
     let chosen = (!variants.is_empty()).then_some(variants.as_slice());
-    let plan = Plan::new(&scenario, chosen, seed_start, replications)
+    let mut plan = Plan::new(&scenario, chosen, seed_start, replications)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(p) = &posterior {
+        plan.attach_posterior(p).map_err(|e| anyhow::anyhow!("{}: --posterior: {e}", path.display()))?;
+    }
     // The chunks this process runs: its part's, or every one.
     let owned: Vec<usize> = (0..plan.chunks()).filter(|&c| shard.is_none_or(|s| s.owns(c))).collect();
     let in_shard = owned.iter().map(|&c| plan.chunk_jobs(c).len()).sum::<usize>();

@@ -30,6 +30,7 @@ pub(super) struct PrecisionFlags<'a> {
     pub variants: &'a [String],
     pub precision: &'a [PrecisionItem],
     pub max_memory: Option<&'a str>,
+    pub posterior: Option<&'a Path>,
 }
 
 /// Runs the precision sweep.
@@ -60,9 +61,14 @@ pub(super) fn sweep(p: &PrecisionFlags) -> Result<ExitCode> {
         seed_start: p.seed_start,
         variants: (!p.variants.is_empty()).then(|| p.variants.to_vec()),
     };
-    let precision = PrecisionSweep::new(&scenario, question)
+    let mut precision = PrecisionSweep::new(&scenario, question)
         .map_err(|e| anyhow::anyhow!("--precision (with --replications and --max-replications): {e}"))
         .with_context(|| p.scenario.display().to_string())?;
+    if let Some(posterior) = super::calibrate::read_posterior(p.posterior)? {
+        precision
+            .attach_posterior(&posterior)
+            .map_err(|e| anyhow::anyhow!("{}: --posterior: {e}", p.scenario.display()))?;
+    }
     let estimate = crate::runner::memory::precision(precision.first_plan(), p.max_replications, workers(p.threads));
     memory::check(&estimate, p.max_memory, true, p.scenario)?;
 

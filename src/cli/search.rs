@@ -59,6 +59,11 @@ pub struct OptimizeArgs {
     /// memory available).
     #[arg(long, value_name = "SIZE")]
     pub max_memory: Option<String>,
+    /// Draw the fitted fields of each replication from a calibration's posterior
+    /// (DIR/posterior.csv, as `slotsim calibrate` writes it): the answer then covers what
+    /// the fit leaves unknown. The draw is chosen by the seed, the same for every candidate.
+    #[arg(long, value_name = "DIR")]
+    pub posterior: Option<PathBuf>,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -106,6 +111,11 @@ pub struct SelectArgs {
     /// memory available).
     #[arg(long, value_name = "SIZE")]
     pub max_memory: Option<String>,
+    /// Draw the fitted fields of each replication from a calibration's posterior
+    /// (DIR/posterior.csv, as `slotsim calibrate` writes it): the answer then covers what
+    /// the fit leaves unknown. The draw is chosen by the seed, the same for every candidate.
+    #[arg(long, value_name = "DIR")]
+    pub posterior: Option<PathBuf>,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -224,6 +234,7 @@ pub fn optimize(args: &OptimizeArgs) -> Result<ExitCode> {
         confidence: args.confidence,
         looks: Looks { first: args.first_look, max: args.max_replications },
         seed_start: args.seed_start,
+        posterior: super::calibrate::read_posterior(args.posterior.as_deref())?,
     };
     let problem = OptimizeProblem::new(scenario, question)
         .map_err(|e| flagged(e, Some(args), None))
@@ -284,6 +295,7 @@ pub fn select(args: &SelectArgs) -> Result<ExitCode> {
         first_stage: args.first_stage,
         max_replications: args.max_replications,
         seed_start: args.seed_start,
+        posterior: super::calibrate::read_posterior(args.posterior.as_deref())?,
     };
     let chosen = (!args.variants.is_empty()).then_some(args.variants.as_slice());
     let problem = SelectProblem::new(&scenario, chosen, question)

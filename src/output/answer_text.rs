@@ -43,6 +43,29 @@ fn value_text(problem: &OptimizeProblem, outcome: &OptimizeOutcome, value: i64) 
     Some(format!("at {value}: {}", parts.join("; ")))
 }
 
+/// Under a posterior: which share of each metric's variance over `summaries` comes from
+/// the fitted fields (one line), or nothing without a posterior.
+fn posterior_share<'a>(
+    cell: &crate::runner::Cell,
+    seed_start: u64,
+    summaries: &[crate::stats::Summary],
+    metrics: impl Iterator<Item = &'a str>,
+) -> Option<String> {
+    let p = cell.posterior.as_ref()?;
+    let parts: Vec<String> = metrics
+        .map(|m| match crate::runner::calibrate::parameter_share(cell, seed_start, summaries, m) {
+            Some(share) => format!("{:.0}% of the variance of {m}", share * 100.0),
+            None => format!("too few replications to split the variance of {m}"),
+        })
+        .collect();
+    Some(format!(
+        "  under the calibration's posterior ({} draws of {}, one per seed): the fitted fields account for {}; the rest is the simulation's own noise, and the intervals include both",
+        p.posterior.draws.len(),
+        p.posterior.paths.join(", "),
+        parts.join(", ")
+    ))
+}
+
 /// The answer of `optimize`: the sentence, the deciding intervals on both sides, and the
 /// replications against an exhaustive grid.
 pub fn optimize_answer(problem: &OptimizeProblem, outcome: &OptimizeOutcome) -> Vec<String> {
@@ -77,6 +100,14 @@ pub fn optimize_answer(problem: &OptimizeProblem, outcome: &OptimizeOutcome) -> 
                 lines.push(format!("  even the easiest end fails: {t}"));
             }
         }
+    }
+    if let Some(e) = outcome.answer.and_then(|a| outcome.examined.iter().find(|e| e.value == a)) {
+        lines.extend(posterior_share(
+            &e.cell,
+            q.seed_start,
+            &e.summaries,
+            q.requirements.iter().map(|r| r.metric.as_str()),
+        ));
     }
     lines.push(format!(
         "  (intervals: Student t at {:.3}% two-sided, each look's share of the {confidence} confidence)",
@@ -200,6 +231,15 @@ pub fn select_answer(problem: &SelectProblem, outcome: &SelectOutcome) -> Vec<St
             "No candidate meets{}: nothing to choose.",
             among.trim_start_matches(" among the candidates with")
         )),
+    }
+    if let Some(i) = outcome.selected {
+        let c = &outcome.candidates[i];
+        lines.extend(posterior_share(
+            &cells[i],
+            outcome.seed_start,
+            &c.summaries[..c.used],
+            std::iter::once(q.metric.as_str()),
+        ));
     }
     lines.push(format!("replications used per candidate (common seeds {}..):", outcome.seed_start));
     for (i, c) in outcome.candidates.iter().enumerate() {

@@ -4,6 +4,7 @@
 pub mod answer;
 pub mod answer_report;
 pub mod answer_text;
+pub mod calibration;
 pub mod comparison;
 pub mod files;
 pub mod merge;

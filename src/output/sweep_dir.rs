@@ -68,6 +68,9 @@ pub struct Manifest {
     /// This directory's part, if it is one part of a sharded sweep (`[index, count]` in
     /// the file).
     pub shard: Option<Shard>,
+    /// The fingerprint of the posterior the fitted fields were drawn from (`--posterior`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<String>,
 }
 
 impl Manifest {
@@ -100,6 +103,7 @@ impl Manifest {
             format,
             chunk_size: CHUNK,
             shard,
+            posterior: plan.posterior().map(|p| p.fingerprint()),
         }
     }
 
@@ -129,6 +133,9 @@ impl Manifest {
         }
         if self.chunk_size != other.chunk_size {
             differ.push("chunk size".into());
+        }
+        if self.posterior != other.posterior {
+            differ.push("posterior (--posterior)".into());
         }
         if self.version != other.version {
             differ.push(format!("slotsim version ({} and {})", self.version, other.version));

@@ -64,6 +64,10 @@ pub fn summary_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFram
         cells.iter().map(|&c| plan.cells[c].hash.as_str()).collect::<Vec<_>>(),
     ));
     cols.push(Column::new("version".into(), vec![VERSION; rows.len()]));
+    if plan.posterior().is_some() {
+        let draws: Vec<Option<u32>> = rows.iter().map(|r| plan.cells[r.cell].posterior_draw(r.seed)).collect();
+        cols.push(Column::new("posterior_draw".into(), draws));
+    }
     let metrics: Vec<Vec<(&'static str, Metric)>> = rows.iter().map(|r| r.summary.metrics()).collect();
     let names: Vec<&'static str> = crate::stats::Summary::metric_names();
     for (i, name) in names.iter().enumerate() {
@@ -106,6 +110,7 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
+    let mut no_slot = Vec::with_capacity(n);
     for r in rows {
         let start = plan.cells[r.cell].scenario.start_day();
         for d in &r.daily {
@@ -120,6 +125,7 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
             waiting.push(d.waiting);
             first_free.push(d.first_free_day);
             capacity.push(d.capacity);
+            no_slot.push(d.no_slot_share());
         }
     }
     let mut cols = key_columns(plan, &cells, &seeds);
@@ -133,6 +139,7 @@ pub fn daily_frame(plan: &Plan, rows: &[Replication]) -> PolarsResult<DataFrame>
         Column::new("waiting".into(), waiting),
         Column::new("first_free_day".into(), first_free),
         Column::new("capacity".into(), capacity),
+        Column::new("no_slot_share".into(), no_slot),
     ]);
     DataFrame::new(n, cols)
 }

@@ -3,6 +3,7 @@
 //! The runner never touches files or the terminal. A sweep hands finished replications
 //! to a [`Sink`] in job order, chunk by chunk, and reports progress through a callback.
 
+pub mod calibrate;
 pub mod memory;
 pub mod precision;
 
@@ -44,6 +45,18 @@ pub struct Cell {
     pub config: ModelConfig,
     /// Hash of the resolved scenario.
     pub hash: String,
+    /// A calibration's posterior the fitted fields are drawn from, seed by seed.
+    pub posterior: Option<CellPosterior>,
+}
+
+/// A posterior attached to a cell ([`calibrate::Posterior::attach`]): the cell's
+/// configuration under each draw.
+#[derive(Debug, Clone)]
+pub struct CellPosterior {
+    /// The posterior.
+    pub posterior: std::sync::Arc<calibrate::Posterior>,
+    /// The cell's configuration under each draw, in draw order.
+    pub configs: std::sync::Arc<Vec<ModelConfig>>,
 }
 
 impl Cell {
@@ -61,17 +74,32 @@ impl Cell {
             hash: resolved.hash(),
             scenario: resolved,
             config,
+            posterior: None,
         })
+    }
+
+    /// The configuration replication `seed` runs: the cell's own, or under a posterior,
+    /// that of the draw the seed picks.
+    pub fn config_for(&self, seed: u64) -> &ModelConfig {
+        match &self.posterior {
+            Some(p) => &p.configs[p.posterior.draw_for(seed)],
+            None => &self.config,
+        }
+    }
+
+    /// The posterior draw (its number in `posterior.csv`) replication `seed` uses.
+    pub fn posterior_draw(&self, seed: u64) -> Option<u32> {
+        self.posterior.as_ref().map(|p| p.posterior.draws[p.posterior.draw_for(seed)].0)
     }
 
     /// Runs one replication.
     pub fn simulate(&self, seed: u64) -> RunRecord {
-        model::simulate(&self.config, seed)
+        model::simulate(self.config_for(seed), seed)
     }
 
     /// Runs one replication with a thread's reusable buffers (the same result).
     pub fn simulate_in(&self, workspace: &mut Workspace, seed: u64) -> RunRecord {
-        model::simulate_in(workspace, &self.config, seed)
+        model::simulate_in(workspace, self.config_for(seed), seed)
     }
 }
 
@@ -115,6 +143,24 @@ impl Plan {
             }
         }
         Ok(Self { scenario: scenario.name.clone(), cells, grid_paths, seed_start, replications })
+    }
+
+    /// Draws every cell's fitted fields from `posterior`, seed by seed (see
+    /// [`calibrate::Posterior::attach`]).
+    ///
+    /// # Errors
+    ///
+    /// A fitted path a cell's scenario lacks, or a value it rejects.
+    pub fn attach_posterior(
+        &mut self,
+        posterior: &std::sync::Arc<calibrate::Posterior>,
+    ) -> Result<(), calibrate::CalibrateError> {
+        self.cells.iter_mut().try_for_each(|cell| posterior.attach(cell))
+    }
+
+    /// The posterior the cells draw from, if any.
+    pub fn posterior(&self) -> Option<&calibrate::Posterior> {
+        self.cells.first().and_then(|c| c.posterior.as_ref()).map(|p| p.posterior.as_ref())
     }
 
     /// Number of replications.

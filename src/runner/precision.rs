@@ -124,6 +124,18 @@ impl PrecisionSweep {
         Ok(Self { question, first })
     }
 
+    /// Draws every cell's fitted fields from `posterior`, seed by seed.
+    ///
+    /// # Errors
+    ///
+    /// A fitted path a cell's scenario lacks, or a value it rejects.
+    pub fn attach_posterior(
+        &mut self,
+        posterior: &std::sync::Arc<super::calibrate::Posterior>,
+    ) -> Result<(), super::calibrate::CalibrateError> {
+        self.first.attach_posterior(posterior)
+    }
+
     /// The plan of the first round.
     pub fn first_plan(&self) -> &Plan {
         &self.first

@@ -164,7 +164,7 @@ const fn def(
 }
 
 /// Every metric, in table order (the columns of `summary.csv` after the identifying ones).
-pub static METRICS: [MetricDef; 46] = [
+pub static METRICS: [MetricDef; 47] = [
     def("arrived", "parties arrived", "parties", N, |s| C(s.arrived)),
     def("booked", "parties that got a booking", "parties", H, |s| C(s.booked)),
     def("served", "parties served", "parties", H, |s| C(s.served)),
@@ -204,6 +204,8 @@ pub static METRICS: [MetricDef; 46] = [
     def("legacy_drained_day", "day the legacy queue was emptied", "run day", L, |s| D(s.legacy_drained_day)),
     def("legacy_inversions", "legacy order inversions (must be 0)", "pairs", L, |s| C(s.legacy_inversions)),
     def("sellout_minutes_p50", "median minutes from release to sell-out", "minutes", N, |s| R(s.sellout_minutes_p50)),
+    // What a visitor at a random instant finds: the portal's own "no appointments" page.
+    def("no_slot_share", "share of the time with no slot bookable", "share", L, |s| R(s.no_slot_share)),
     def("lead_days_mean_size1", "mean lead time, single applicants", "days", L, |s| R(s.lead_days_mean_by_size[0])),
     def("lead_days_mean_size2", "mean lead time, parties of 2", "days", L, |s| R(s.lead_days_mean_by_size[1])),
     def("lead_days_mean_size3", "mean lead time, families of 3", "days", L, |s| R(s.lead_days_mean_by_size[2])),
@@ -271,6 +273,7 @@ mod tests {
         s.legacy_drained_day = Some(count() as u32);
         s.legacy_inversions = count();
         s.sellout_minutes_p50 = Some(count() as f64);
+        s.no_slot_share = Some(count() as f64);
         for size in &mut s.lead_days_mean_by_size {
             *size = Some(count() as f64);
         }

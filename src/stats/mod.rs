@@ -3,8 +3,10 @@
 //! means, intervals and paired differences;
 //! [`sequential`] and [`selection`] hold the sequential tests of `optimize` and `select`.
 
+pub mod abc;
 pub mod compare;
 pub mod metrics;
+pub mod observed;
 pub mod selection;
 pub mod sequential;
 pub mod summary;

@@ -1,7 +1,7 @@
 //! One replication's summary row: every metric of `docs/model.md` (columns in `results/README.md`).
 
 use crate::engine::Time;
-use crate::engine::time::to_days;
+use crate::engine::time::{DAY, to_days};
 use crate::model::calendar::MAX_PARTY;
 use crate::model::{BookingEnd, PartyKind, RunRecord};
 
@@ -82,6 +82,9 @@ pub struct Summary {
     pub legacy_inversions: u64,
     /// Median minutes from release to sell-out, over days that filled.
     pub sellout_minutes_p50: Option<f64>,
+    /// Share of the counted days' time during which no first-service slot was bookable
+    /// by an ordinary party of one (what a visitor at a random instant found).
+    pub no_slot_share: Option<f64>,
     /// Mean lead time of served parties of 1 ..= 5 people.
     pub lead_days_mean_by_size: [Option<f64>; MAX_PARTY as usize],
     /// First-service slots of counted days held for urgent parties.
@@ -167,14 +170,14 @@ fn seconds_between(from: Time, to: Time) -> Seconds {
 }
 
 /// [`quantile`] of unsorted data, by selection (linear time): reorders `xs`.
-fn select_quantile(xs: &mut [f64], q: f64) -> Option<f64> {
+pub fn select_quantile(xs: &mut [f64], q: f64) -> Option<f64> {
     let [x] = select_quantiles(xs, [q]);
     x
 }
 
 /// [`select_quantile`] at each of `qs` (in increasing order): each selection looks only
 /// among the values above the previous one. Reorders `xs`.
-fn select_quantiles<const N: usize>(xs: &mut [f64], qs: [f64; N]) -> [Option<f64>; N] {
+pub fn select_quantiles<const N: usize>(xs: &mut [f64], qs: [f64; N]) -> [Option<f64>; N] {
     select_quantiles_of(xs, qs, f64::total_cmp, |x| x)
 }
 
@@ -381,6 +384,7 @@ pub fn summarize(run: &RunRecord) -> Summary {
         legacy_drained_day: run.legacy_drained_day,
         legacy_inversions: inversions(&run.legacy_order),
         sellout_minutes_p50: select_quantile(&mut sellout, 0.5),
+        no_slot_share: no_slot_share(run),
         lead_days_mean_by_size: lead_by_size.map(|(sum, n)| (n > 0).then(|| sum / n as f64)),
         urgent_slots_held: reserve.held,
         urgent_slots_taken_urgent: reserve.taken_urgent,
@@ -388,6 +392,14 @@ pub fn summarize(run: &RunRecord) -> Summary {
         overtime_people: slots.overtime,
         events: run.events,
     }
+}
+
+/// The share of the counted days' seconds during which nothing was bookable (`None` for
+/// a run with no counted day).
+fn no_slot_share(run: &RunRecord) -> Option<f64> {
+    let counted = run.daily.get(run.warmup_days as usize..).unwrap_or_default();
+    let seconds: u64 = counted.iter().map(|d| u64::from(d.no_slot_seconds)).sum();
+    (!counted.is_empty()).then(|| seconds as f64 / (counted.len() as f64 * DAY as f64))
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ fn optimize_finds_the_exact_answer_at_the_stated_confidence() {
             confidence: CONFIDENCE,
             looks: Looks { first: 10, max: BLOCK as usize },
             seed_start,
+            posterior: None,
         };
         OptimizeProblem::new(scenario.clone(), question).unwrap()
     };
@@ -150,6 +151,7 @@ fn select_picks_within_delta_of_the_best_at_the_stated_confidence() {
                 first_stage: 10,
                 max_replications: BLOCK as usize,
                 seed_start: 1 + m * BLOCK,
+                posterior: None,
             };
             let problem = SelectProblem::from_cells(plan.cells.clone(), question).unwrap();
             let outcome = select(&problem, 2, &stop, &no_progress).unwrap();

@@ -101,11 +101,30 @@ pub struct DailyRow {
     pub first_free_day: Option<u32>,
     /// The day's slots under the capacity plan (0 when closed).
     pub capacity: u64,
+    /// Seconds of the day during which no first-service slot was bookable by an ordinary
+    /// party of one: what a visitor looking at a random instant of the day found.
+    pub no_slot_seconds: u32,
 }
 
 impl DailyRow {
     fn empty(day: u32) -> Self {
-        Self { day, released: 0, booked: 0, freed: 0, wasted: 0, waiting: 0, first_free_day: None, capacity: 0 }
+        Self {
+            day,
+            released: 0,
+            booked: 0,
+            freed: 0,
+            wasted: 0,
+            waiting: 0,
+            first_free_day: None,
+            capacity: 0,
+            no_slot_seconds: 0,
+        }
+    }
+
+    /// The share of the day during which no slot was bookable (the daily table's
+    /// `no_slot_share`).
+    pub fn no_slot_share(&self) -> f64 {
+        f64::from(self.no_slot_seconds) / DAY as f64
     }
 }
 
@@ -218,6 +237,10 @@ struct Portal<'a> {
     /// The services (bit `s` for service `s`; at most two) whose state changed since their
     /// policy last allocated: one word, read after every event.
     dirty: u8,
+    /// Since when no first-service slot has been bookable by an ordinary party of one
+    /// (`None` while one is), as the first service's last allocation saw it; clipped to
+    /// the day's start when a day closes.
+    no_slot_since: Option<Time>,
     parties: Vec<Party>,
     bookings: Vec<Booking>,
     arrivals: Vec<Stamp>,
@@ -308,6 +331,7 @@ impl<'a> Portal<'a> {
             wake: vec![Time::MAX; n],
             wake_fit: vec![Fit::default(); n],
             dirty: 0,
+            no_slot_since: Some(0),
             parties,
             bookings,
             arrivals,
@@ -557,6 +581,9 @@ impl<'a> Portal<'a> {
             loop {
                 let lo = self.min_bookable_day(now);
                 let fit = self.calendars[s].fit(lo);
+                if s == 0 {
+                    self.note_bookable(fit.ordinary > 0, now);
+                }
                 match self.policies[s].next(now, fit, &mut self.policy_rng[s]) {
                     Next::Now(id) => {
                         self.book(id, s, now);
@@ -579,6 +606,22 @@ impl<'a> Portal<'a> {
         booked
     }
 
+    /// Records whether a first-service slot is bookable by an ordinary party of one from
+    /// `now` on. Called with every fit the first service's allocation computes: every
+    /// change to its calendar, and the day's start (the earliest bookable day moves), marks
+    /// it for allocation at that instant, and the last fit of the instant is its state.
+    #[inline]
+    fn note_bookable(&mut self, bookable: bool, now: Time) {
+        match (self.no_slot_since, bookable) {
+            (None, false) => self.no_slot_since = Some(now),
+            (Some(since), true) => {
+                self.today.no_slot_seconds += (now - since) as u32;
+                self.no_slot_since = None;
+            }
+            _ => {}
+        }
+    }
+
     fn day_start(&mut self, day: u32, now: Time) {
         // Close yesterday.
         let yesterday = day as usize - 1;
@@ -595,6 +638,10 @@ impl<'a> Portal<'a> {
         self.today.waiting = self.policies[0].waiting() as u64;
         self.today.first_free_day = self.calendars[0].earliest_fit(lo, 1, false).map(|(d, _)| (d - yesterday) as u32);
         self.today.capacity = self.day_tallies[yesterday].map_or(0, |t| t.offered);
+        if let Some(since) = self.no_slot_since.as_mut() {
+            self.today.no_slot_seconds += (now - *since) as u32;
+            *since = now;
+        }
         self.daily.push(self.today);
         self.today = DailyRow::empty(day);
         self.dirty = ((1u16 << self.policies.len()) - 1) as u8;

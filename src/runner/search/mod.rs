@@ -77,6 +77,9 @@ pub enum SearchError {
     /// `select` with fewer than two candidates.
     #[error("select needs at least two candidates (variants or [sweep] grid points); there are {0}")]
     Candidates(usize),
+    /// A posterior that does not fit a candidate.
+    #[error("the posterior does not fit: {0}")]
+    Posterior(String),
     /// The pilot that sets a default delta found a mean of 0.
     #[error("the pilot mean of {0} is 0, so 5% of it is no indifference zone: a delta must be given")]
     PilotZero(String),
@@ -178,6 +181,17 @@ pub fn integer_paths(scenario: &Scenario, variant: &str, path: &str) -> Result<V
 /// # Errors
 ///
 /// The scenario rejects the value (say, a negative slot count).
+/// Attaches `posterior` (if any) to `cell`.
+fn with_posterior(
+    mut cell: Cell,
+    posterior: Option<&std::sync::Arc<crate::runner::calibrate::Posterior>>,
+) -> Result<Cell, SearchError> {
+    if let Some(p) = posterior {
+        p.attach(&mut cell).map_err(|e| SearchError::Posterior(e.to_string()))?;
+    }
+    Ok(cell)
+}
+
 pub fn cell_at(
     scenario: &Scenario,
     variant: &str,
@@ -238,6 +252,7 @@ mod tests {
             confidence: 0.95,
             looks: Looks { first: 10, max: 100 },
             seed_start: 1,
+            posterior: None,
         }
     }
 
@@ -251,6 +266,7 @@ mod tests {
             first_stage: 10,
             max_replications: 100,
             seed_start: 1,
+            posterior: None,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use super::{Progress, SearchError, cell_at, check_confidence, integer_paths, pool, replicate};
+use super::{Progress, SearchError, cell_at, check_confidence, integer_paths, pool, replicate, with_posterior};
 use crate::runner::Cell;
 use crate::scenario::Scenario;
 use crate::stats::sequential::{
@@ -33,6 +33,8 @@ pub struct OptimizeQuestion {
     pub looks: Looks,
     /// First seed: every value is run with seeds `seed_start..`.
     pub seed_start: u64,
+    /// A calibration's posterior the fitted fields are drawn from, seed by seed.
+    pub posterior: Option<std::sync::Arc<crate::runner::calibrate::Posterior>>,
 }
 
 /// A checked `optimize` question on its scenario.
@@ -68,8 +70,9 @@ impl OptimizeProblem {
         }
         let concrete = integer_paths(&scenario, &q.variant, &q.path)?;
         let end = |value| {
-            cell_at(&scenario, &q.variant, &q.path, &concrete, value)
-                .map_err(|source| SearchError::Value { value, source })
+            let cell = cell_at(&scenario, &q.variant, &q.path, &concrete, value)
+                .map_err(|source| SearchError::Value { value, source })?;
+            with_posterior(cell, q.posterior.as_ref())
         };
         let ends = [end(q.lo)?, end(q.hi)?];
         Ok(Self { scenario, question, concrete, ends })
@@ -161,7 +164,8 @@ pub fn optimize(
     let mut total = 0;
     let mut interrupted = false;
     'values: while let Some(value) = search.next_value() {
-        let cell = cell_at(&problem.scenario, &q.variant, &q.path, concrete, value)?;
+        let cell =
+            with_posterior(cell_at(&problem.scenario, &q.variant, &q.path, concrete, value)?, q.posterior.as_ref())?;
         let mut summaries: Vec<Summary> = Vec::new();
         let mut checks = Vec::new();
         let mut decision = Decision::Undecided;

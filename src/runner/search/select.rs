@@ -41,6 +41,8 @@ pub struct SelectQuestion {
     pub max_replications: usize,
     /// First seed.
     pub seed_start: u64,
+    /// A calibration's posterior the fitted fields are drawn from, seed by seed.
+    pub posterior: Option<std::sync::Arc<crate::runner::calibrate::Posterior>>,
 }
 
 /// A checked `select` question with its candidates.
@@ -98,6 +100,8 @@ impl SelectProblem {
         if cells.len() < 2 {
             return Err(SearchError::Candidates(cells.len()));
         }
+        let cells =
+            cells.into_iter().map(|c| super::with_posterior(c, q.posterior.as_ref())).collect::<Result<Vec<_>, _>>()?;
         Ok(Self { cells, question, higher_is_better })
     }
 
