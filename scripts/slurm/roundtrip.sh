@@ -199,6 +199,30 @@ array_round_trip more-tasks 0 4 6
 [ -z "$(ls -A more-tasks/parts/part-4/.chunks 2>/dev/null)" ] ||
     { echo "slurm round trip: part 4 of 5 holds chunks, but a sweep of 1 chunk has none for it" >&2; exit 1; }
 
+# A fit's reference table as a job array of calibrate.sbatch (3 tasks for 5 chunks), then
+# the fit on this machine from the parts' chunks: the same files as one fit in one go.
+echo "== sbatch --wait --array=0-2 scripts/slurm/calibrate.sbatch (320 simulations)"
+"$slotsim" run "$scenario" --seed 7 --out truth >/dev/null
+# The observed series: the run's daily bookings and first free day, every other day.
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; print "date,booked,first_free_day"; next }
+         NR % 2 == 0 { f = $col["first_free_day"]; print $col["date"] "," $col["booked"] "," (f == "" ? "none" : f) }' \
+    truth/daily.csv >observed.csv
+fit=(--observed observed.csv --fit demand.arrivals_per_day=5..40 --fit legacy.requests=100..2000 --simulations 320 --predictive 20)
+SLOTSIM=$slotsim sbatch --wait --quiet --array=0-2 --cpus-per-task=1 --time=10 \
+    "$repo/scripts/slurm/calibrate.sbatch" "$tmp/work/fit-parts" "$scenario" "${fit[@]}"
+parts_chunks=$(find fit-parts/.reference -name 'chunk-*.csv' | wc -l)
+[ "$parts_chunks" = 5 ] || { echo "slurm round trip: the array wrote $parts_chunks of 5 chunks" >&2; exit 1; }
+[ ! -e fit-parts/calibrate.json ] || { echo "slurm round trip: an array task fitted: a part must only simulate" >&2; exit 1; }
+"$slotsim" calibrate "$scenario" "${fit[@]}" --out fit-parts >fit-parts.txt
+grep -q '320 simulations.*the rest found from an earlier run' fit-parts.txt ||
+    { echo "slurm round trip: the fit after the array simulated the table again:" >&2; cat fit-parts.txt >&2; exit 1; }
+"$slotsim" calibrate "$scenario" "${fit[@]}" --out fit-single >/dev/null
+for f in posterior.csv predictive.csv fitted.toml; do
+    cmp -s "fit-single/$f" "fit-parts/$f" ||
+        { echo "slurm round trip: $f of the fit from the array's parts differs from one fit's" >&2; exit 1; }
+done
+echo "slurm round trip: calibrate: 3 array tasks for 5 chunks, the fit from their parts byte-identical to one fit"
+
 elapsed_ms=$((($(date +%s%N) - started) / 1000000))
-printf 'slurm round trip: 2 job arrays merged, tables byte-identical to one sweep (%d.%03d s)\n' \
+printf 'slurm round trip: 3 job arrays, tables and fit byte-identical to one machine (%d.%03d s)\n' \
     $((elapsed_ms / 1000)) $((elapsed_ms % 1000))
