@@ -48,7 +48,7 @@ pub struct CalibrateArgs {
     pub accept: f64,
     /// Members of the table fitted as if observed, to check and correct the intervals'
     /// coverage.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 1000)]
     pub coverage_checks: usize,
     /// Also run simulation-based calibration: N truths from the prior, each with its own
     /// simulated series, fitted; their coverage goes into calibrate.json and coverage.csv.

@@ -285,6 +285,7 @@ pub fn answer_lines(problem: &CalibrateProblem, fit: &Fit, misfit: &Misfit) -> V
             number(p.prior.hi)
         ));
     }
+    let checks = problem.question().settings.coverage_checks.min(problem.question().simulations / 2);
     let widened: Vec<String> = problem
         .parameters()
         .iter()
@@ -292,7 +293,7 @@ pub fn answer_lines(problem: &CalibrateProblem, fit: &Fit, misfit: &Misfit) -> V
         .flat_map(|(p, c)| {
             c.iter().filter(|c| c.widening > 1.0).map(move |c| {
                 format!(
-                    "{}'s {:.0}% interval ×{:.2} (it held {:.0}% of checked truths)",
+                    "{}'s {:.0}% interval ×{:.2} (unwidened, it held {:.1}%)",
                     p.path,
                     c.level * 100.0,
                     c.widening,
@@ -303,11 +304,13 @@ pub fn answer_lines(problem: &CalibrateProblem, fit: &Fit, misfit: &Misfit) -> V
         .collect();
     if widened.is_empty() {
         lines.push(format!(
-            "Checked on {} simulated truths from the prior: the intervals held them as often as they claim; none was widened.",
-            problem.question().settings.coverage_checks.min(problem.question().simulations / 2)
+            "Checked on {checks} members of the table fitted as if observed: the intervals held their truths as often as they claim, with two standard errors to spare; none was widened."
         ));
     } else {
-        lines.push(format!("Widened where the check found them too sure: {}.", widened.join("; ")));
+        lines.push(format!(
+            "Widened so that they hold the truth as often as they claim, with two standard errors to spare, on {checks} members of the table fitted as if observed: {}.",
+            widened.join("; ")
+        ));
     }
     if misfit.misfit {
         lines.push(format!(
