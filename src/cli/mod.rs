@@ -20,6 +20,7 @@ mod memory;
 mod precision;
 mod progress;
 mod search;
+mod serve;
 mod shard;
 
 /// Simulates an appointment-booking portal (a consulate's passport desk) and compares
@@ -126,6 +127,9 @@ enum Command {
     /// The variant (or grid point) with the best mean of a metric, within --delta of the
     /// best at a stated confidence (Kim and Nelson's KN): select.csv, select.json.
     Select(search::SelectArgs),
+    /// Serve the what-if page for planners on http://127.0.0.1:8080/: the scenario's levers
+    /// as a form, runs against the file's own over common seeds, optimize, and downloads.
+    Serve(serve::ServeArgs),
 }
 
 /// Reads and validates a scenario file.
@@ -194,6 +198,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Report(args) => compare::report(&args),
         Command::Optimize(args) => search::optimize(&args),
         Command::Select(args) => search::select(&args),
+        Command::Serve(args) => serve::serve(&args),
     }
 }
 
@@ -228,15 +233,13 @@ fn run(
 ) -> Result<ExitCode> {
     let (scenario, _) = load(path)?;
     let seed = seed.unwrap_or(scenario.seed);
-    let mut plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    if !set.is_empty() {
+    let plan = if set.is_empty() {
+        Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    } else {
         let sets = set.iter().map(|s| search::parse_set(s)).collect::<Result<Vec<_>>>()?;
-        let cell = runner::search::cell_with_sets(&scenario, variant, &sets)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        plan.grid_paths = sets.iter().map(|(p, _)| p.clone()).collect();
-        plan.cells = vec![cell];
-    }
+        Plan::with_sets(&scenario, variant, &sets, seed, 1).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    };
     let cell = &plan.cells[0];
     let estimate = runner::memory::run(&cell.config, memory::PARTY_TABLE_COLUMNS);
     memory::check(&estimate, max_memory, false, path)?;
