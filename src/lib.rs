@@ -3,8 +3,9 @@
 //!
 //! The layers point one way: [`engine`] (time, events, random streams) → [`model`] (the
 //! portal) → [`scenario`] (the TOML format) → [`stats`] (summaries) → [`runner`]
-//! (replications in parallel) → `output` and the command line, the only places that touch
-//! files or the terminal.
+//! (replications in parallel) → `output`, then the front ends: the command line and
+//! [`serve`] (the what-if web page), the only places that touch files, the terminal or
+//! the network.
 //!
 //! ```
 //! use slotsim::{model, scenario::Scenario, stats};
@@ -31,6 +32,7 @@ pub mod stats;
 
 pub mod cli;
 pub mod output;
+pub mod serve;
 
 #[cfg(test)]
 mod layering {
@@ -67,6 +69,7 @@ mod layering {
                     "crate::runner",
                     "crate::output",
                     "crate::cli",
+                    "crate::serve",
                 ],
             ),
             (
@@ -82,6 +85,7 @@ mod layering {
                     "crate::runner",
                     "crate::output",
                     "crate::cli",
+                    "crate::serve",
                 ],
             ),
             (
@@ -96,6 +100,7 @@ mod layering {
                     "crate::runner",
                     "crate::output",
                     "crate::cli",
+                    "crate::serve",
                 ],
             ),
             (
@@ -109,9 +114,10 @@ mod layering {
                     "crate::runner",
                     "crate::output",
                     "crate::cli",
+                    "crate::serve",
                 ],
             ),
-            ("runner", &["std::fs", "println!", "eprintln!", "polars", "crate::output", "crate::cli"]),
+            ("runner", &["std::fs", "println!", "eprintln!", "polars", "crate::output", "crate::cli", "crate::serve"]),
         ];
         for (layer, forbidden) in rules {
             let mut files = Vec::new();
@@ -130,6 +136,19 @@ mod layering {
                     code[i + 2..].starts_with(|c: char| c.is_ascii_lowercase()) && !code[..*i].ends_with('-')
                 });
                 assert!(flag.is_none(), "{path} names a command-line flag: {}", &code[flag.unwrap().0..][..20]);
+            }
+        }
+        // The outer rooms: output serves both front ends and reaches neither; the web front
+        // end does not reach into the command line (the command line starts it).
+        let rooms: [(&str, &[&str]); 2] = [("output", &["crate::cli", "crate::serve"]), ("serve", &["crate::cli"])];
+        for (room, forbidden) in rooms {
+            let mut files = Vec::new();
+            sources(&root.join(room), &mut files);
+            assert!(!files.is_empty(), "{room} has sources");
+            for (path, text) in files {
+                for word in forbidden.iter() {
+                    assert!(!text.contains(word), "{path} mentions `{word}`, which the {room} room must not");
+                }
             }
         }
     }

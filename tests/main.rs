@@ -10,6 +10,9 @@
 //!   the binary.
 //! - `report`: `compare` and `report` on tiny sweeps, and the HTML page in headless
 //!   Chromium.
+//! - `serve`: `slotsim serve`: the JSON interface against `slotsim run` for the same
+//!   seeds, bad requests, concurrent and dropped runs, Ctrl-C, and the page in headless
+//!   Chromium driven over WebDriver (chromedriver).
 //! - `memory`: the memory guard and its estimate against measured peaks.
 //! - `fuzz`: the scenario fuzzer's corpus replayed.
 //! - `docs`: `docs/scenario.md` documents every scenario field the loader accepts (found
@@ -22,4 +25,5 @@ mod memory;
 mod model;
 mod report;
 mod search;
+mod serve;
 mod sweep;

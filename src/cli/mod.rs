@@ -21,6 +21,7 @@ mod memory;
 mod precision;
 mod progress;
 mod search;
+mod serve;
 mod shard;
 
 /// Simulates an appointment-booking portal (a consulate's passport desk) and compares
@@ -138,6 +139,9 @@ enum Command {
     /// Fit scenario fields to observed series, with credible intervals whose coverage is
     /// checked: posterior.csv, calibrate.json, predictive.csv, fitted.toml.
     Calibrate(calibrate::CalibrateArgs),
+    /// Serve the what-if page for planners on http://127.0.0.1:8080/: the scenario's levers
+    /// as a form, runs against the file's own over common seeds, optimize, and downloads.
+    Serve(serve::ServeArgs),
 }
 
 /// Reads and validates a scenario file.
@@ -209,6 +213,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Optimize(args) => search::optimize(&args),
         Command::Select(args) => search::select(&args),
         Command::Calibrate(args) => calibrate::calibrate(&args),
+        Command::Serve(args) => serve::serve(&args),
     }
 }
 
@@ -245,15 +250,14 @@ fn run(
     let (scenario, _) = load(path)?;
     let posterior = calibrate::read_posterior(posterior)?;
     let seed = seed.unwrap_or(scenario.seed);
-    let mut plan = Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    if !set.is_empty() {
+    let plan = if set.is_empty() {
+        Plan::new(&scenario, Some(&[variant.to_string()]), seed, 1)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    } else {
         let sets = set.iter().map(|s| search::parse_set(s)).collect::<Result<Vec<_>>>()?;
-        let cell = runner::search::cell_with_sets(&scenario, variant, &sets)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        plan.grid_paths = sets.iter().map(|(p, _)| p.clone()).collect();
-        plan.cells = vec![cell];
-    }
+        Plan::with_sets(&scenario, variant, &sets, seed, 1).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    };
+    let mut plan = plan;
     if let Some(p) = &posterior {
         plan.attach_posterior(p).map_err(|e| anyhow::anyhow!("{}: --posterior: {e}", path.display()))?;
     }

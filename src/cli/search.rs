@@ -132,9 +132,7 @@ pub(super) fn parse_set(s: &str) -> Result<(String, toml::Value)> {
         .split_once('=')
         .filter(|(p, _)| !p.trim().is_empty())
         .ok_or_else(|| anyhow::anyhow!("--set {s}: expected PATH=VALUE, e.g. --set service.0.bands.*.slots=30"))?;
-    let value = value.trim();
-    let parsed = toml::from_str::<toml::Table>(&format!("v = {value}")).ok().and_then(|mut t| t.remove("v"));
-    Ok((path.trim().to_string(), parsed.unwrap_or_else(|| toml::Value::String(value.to_string()))))
+    Ok((path.trim().to_string(), crate::scenario::paths::value_from_text(value)))
 }
 
 /// `PATH=LO..HI` (LO and HI integers, LO ≤ HI).

@@ -62,13 +62,24 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Res
 pub fn write_frame(df: &mut DataFrame, path: &Path, format: Format) -> Result<()> {
     write_atomic(path, |w| {
         match format {
-            Format::Csv => CsvWriter::new(w).include_header(true).finish(df)?,
+            Format::Csv => write_csv_to(w, df)?,
             Format::Parquet => {
                 ParquetWriter::new(w).finish(df)?;
             }
         }
         Ok(())
     })
+}
+
+/// Writes a frame as CSV (a header line, then the rows) to `w`: what [`write_frame`]
+/// writes to a `.csv` file.
+///
+/// # Errors
+///
+/// I/O or polars errors.
+pub fn write_csv_to(w: &mut impl Write, df: &mut DataFrame) -> Result<()> {
+    CsvWriter::new(w).include_header(true).finish(df)?;
+    Ok(())
 }
 
 /// Reads a table written by [`write_frame`].

@@ -14,5 +14,6 @@ pub mod results;
 pub mod summary_text;
 pub mod sweep_dir;
 pub mod tables;
+pub mod whatif;
 
 pub use files::{Format, read_frame, write_atomic, write_frame};

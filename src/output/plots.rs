@@ -223,12 +223,46 @@ fn write_png(kind: Kind, p: &Inputs, path: &Path) -> Result<()> {
 }
 
 fn write_svg(kind: Kind, p: &Inputs, path: &Path) -> Result<()> {
+    let svg = svg_text(kind, p).with_context(|| format!("drawing {}", path.display()))?;
+    write_atomic(path, |w| Ok(std::io::Write::write_all(w, svg.as_bytes())?))
+}
+
+fn svg_text(kind: Kind, p: &Inputs) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, kind.size()).into_drawing_area();
-        draw(kind, &root, p).map_err(|e| anyhow!("drawing {}: {e}", path.display()))?;
+        draw(kind, &root, p).map_err(|e| anyhow!("{e}"))?;
     }
-    write_atomic(path, |w| Ok(std::io::Write::write_all(w, svg.as_bytes())?))
+    Ok(svg)
+}
+
+/// A chart drawn as SVG text, for a page that shows it inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SvgChart {
+    /// Short name (`lead_time`, ...), as the files of [`write_plots`] are named.
+    pub name: &'static str,
+    /// What it shows, in a sentence.
+    pub caption: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// Every chart of [`write_plots`] as SVG text, in memory: nothing is written.
+///
+/// # Errors
+///
+/// The font cannot be loaded, or a chart cannot be drawn.
+pub fn svg_charts(comparison: &Comparison, daily: &[DailyBands], start_date: Option<&str>) -> Result<Vec<SvgChart>> {
+    register_font()?;
+    let replications = super::comparison::replications(comparison);
+    let inputs = Inputs { comparison, daily, start_date, replications };
+    Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            let svg = svg_text(kind, &inputs).with_context(|| format!("drawing the {} chart", kind.name()))?;
+            Ok(SvgChart { name: kind.name(), caption: caption(kind, &inputs), svg })
+        })
+        .collect()
 }
 
 fn draw<DB: DrawingBackend>(kind: Kind, root: &DrawingArea<DB, Shift>, p: &Inputs) -> DrawResult<(), DB> {

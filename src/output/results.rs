@@ -2,7 +2,7 @@
 //! every replication by cell (variant and grid point) and seed, and the daily tables
 //! reduced to 10–50–90% bands across replications.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -10,6 +10,7 @@ use polars::prelude::*;
 
 use super::files::read_frame;
 use super::sweep_dir::Manifest;
+use crate::model::DailyRow;
 use crate::stats::compare::{Band, CellSamples, band};
 
 /// One cell's daily series across replications.
@@ -25,6 +26,33 @@ pub struct DailyBands {
     /// replications: the plan is the same for every seed); empty for sweeps written before
     /// the daily table had a `capacity` column.
     pub capacity: Vec<Option<f64>>,
+}
+
+impl DailyBands {
+    /// One cell's bands from the daily rows of its replications, as a finished sweep's
+    /// daily table read back gives them.
+    pub fn from_runs<'a>(runs: impl IntoIterator<Item = &'a [DailyRow]>) -> Self {
+        let mut days: BTreeMap<u32, Day> = BTreeMap::new();
+        for row in runs.into_iter().flatten() {
+            let entry = days.entry(row.day).or_default();
+            entry.waiting.push(row.waiting as f64);
+            match row.first_free_day {
+                Some(f) => entry.first_free.push(f64::from(f)),
+                None => entry.no_free += 1,
+            }
+            entry.capacity.push(row.capacity as f64);
+        }
+        Self::from_days(&days, true)
+    }
+
+    fn from_days(days: &BTreeMap<u32, Day>, has_capacity: bool) -> Self {
+        DailyBands {
+            days: days.keys().copied().collect(),
+            waiting: days.values().map(|d| band(&d.waiting, 0)).collect(),
+            first_free_day: days.values().map(|d| band(&d.first_free, d.no_free)).collect(),
+            capacity: if has_capacity { days.values().map(|d| band(&d.capacity, 0).median).collect() } else { vec![] },
+        }
+    }
 }
 
 /// What `slotsim compare` and `slotsim report` work from.
@@ -169,7 +197,7 @@ fn load_daily(
     } else {
         None
     };
-    let mut per_cell: Vec<std::collections::BTreeMap<u32, Day>> = (0..cells).map(|_| Default::default()).collect();
+    let mut per_cell: Vec<BTreeMap<u32, Day>> = (0..cells).map(|_| Default::default()).collect();
     for row in 0..df.height() {
         let key = (variants[row].clone(), grid.iter().map(|g| g[row].clone()).collect::<Vec<_>>());
         let (Some(&cell), Some(d)) = (index.get(&key), day[row]) else {
@@ -185,14 +213,6 @@ fn load_daily(
         }
         entry.capacity.extend(capacity[row]);
     }
-    let bands = per_cell
-        .into_iter()
-        .map(|days| DailyBands {
-            days: days.keys().copied().collect(),
-            waiting: days.values().map(|d| band(&d.waiting, 0)).collect(),
-            first_free_day: days.values().map(|d| band(&d.first_free, d.no_free)).collect(),
-            capacity: if has_capacity { days.values().map(|d| band(&d.capacity, 0).median).collect() } else { vec![] },
-        })
-        .collect();
+    let bands = per_cell.into_iter().map(|days| DailyBands::from_days(&days, has_capacity)).collect();
     Ok((bands, start_date))
 }

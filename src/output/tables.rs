@@ -227,3 +227,46 @@ pub fn bookings_frame(run: &RunRecord, start_day: i64) -> PolarsResult<DataFrame
     ];
     DataFrame::new(b.len(), cols)
 }
+
+/// The rows of a frame as JSON objects exactly as its CSV file holds them: the frame is
+/// written as CSV (as [`crate::output::write_frame`] writes it) and each cell's text is read
+/// back by its column's type, numbers with Rust's exact decimal parsing. (polars' CSV
+/// writer does not always print a float's shortest round-trip form, so a number taken
+/// from the frame could differ in its last digit from the file's.)
+///
+/// # Errors
+///
+/// A polars error writing or reading the CSV text.
+pub fn csv_json_rows(df: &mut DataFrame) -> anyhow::Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+    use serde_json::Value;
+    let mut text = Vec::new();
+    crate::output::files::write_csv_to(&mut text, df)?;
+    let read = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .into_reader_with_file_handle(std::io::Cursor::new(text))
+        .finish()?;
+    let types: Vec<DataType> = df.columns().iter().map(|c| c.dtype().clone()).collect();
+    let mut rows = vec![serde_json::Map::new(); read.height()];
+    for (column, dtype) in read.columns().iter().zip(types) {
+        for (row, cell) in rows.iter_mut().zip(column.str()?.iter()) {
+            let value = match cell {
+                None | Some("") => Value::Null,
+                Some(t) if dtype.is_integer() => t
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .or_else(|_| t.parse::<u64>().map(Value::from))
+                    .unwrap_or_else(|_| Value::String(t.into())),
+                Some(t) if dtype.is_float() => t
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or_else(|| Value::String(t.into()), Value::Number),
+                Some(t) if dtype.is_bool() => Value::Bool(t == "true"),
+                Some(t) => Value::String(t.into()),
+            };
+            row.insert(column.name().to_string(), value);
+        }
+    }
+    Ok(rows)
+}

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub mod search;
 pub mod shard;
+pub mod whatif;
 
 use crate::model::{self, DailyRow, ModelConfig, RunRecord, Workspace};
 use crate::scenario::{GridPoint, Scenario, ScenarioError};
@@ -163,6 +164,30 @@ impl Plan {
         self.cells.first().and_then(|c| c.posterior.as_ref()).map(|p| p.posterior.as_ref())
     }
 
+    /// The plan of one `variant` of `scenario` with each `(path, value)` of `sets` applied
+    /// (paths may hold `*`), seeds `seed_start..seed_start + replications`: the set paths
+    /// are the summary's grid columns, as in a single run with fields set.
+    ///
+    /// # Errors
+    ///
+    /// An unknown variant, a path that does not exist, or a value the scenario rejects.
+    pub fn with_sets(
+        scenario: &Scenario,
+        variant: &str,
+        sets: &[(String, toml::Value)],
+        seed_start: u64,
+        replications: u64,
+    ) -> Result<Self, search::SearchError> {
+        let cell = search::cell_with_sets(scenario, variant, sets)?;
+        Ok(Self {
+            scenario: scenario.name.clone(),
+            cells: vec![cell],
+            grid_paths: sets.iter().map(|(p, _)| p.clone()).collect(),
+            seed_start,
+            replications,
+        })
+    }
+
     /// Number of replications.
     pub fn jobs(&self) -> usize {
         self.cells.len() * self.replications as usize
@@ -304,4 +329,34 @@ fn deliver<S: Sink>(
         }
     }
     Ok(if expected == jobs.len() { Finish::Complete } else { Finish::Interrupted })
+}
+
+/// A [`Sink`] that keeps every replication in memory, in delivery order.
+#[derive(Debug, Default)]
+pub struct Collected(pub Vec<Replication>);
+
+impl Sink for Collected {
+    type Error = std::convert::Infallible;
+
+    fn chunk(&mut self, _chunk: usize, rows: Vec<Replication>) -> Result<(), Self::Error> {
+        self.0.extend(rows);
+        Ok(())
+    }
+}
+
+/// Runs every replication of `plan` (as [`sweep`] does) and returns them in job order;
+/// `Finish::Interrupted` with the whole chunks finished so far if `stop` was set.
+pub fn collect(
+    plan: &Plan,
+    threads: usize,
+    stop: &AtomicBool,
+    progress: &(dyn Fn(usize) + Sync),
+) -> (Finish, Vec<Replication>) {
+    let chunks: Vec<usize> = (0..plan.chunks()).collect();
+    let mut sink = Collected::default();
+    let finish = match sweep(plan, &chunks, threads, stop, &mut sink, progress) {
+        Ok(finish) => finish,
+        Err(never) => match never {},
+    };
+    (finish, sink.0)
 }

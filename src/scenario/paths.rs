@@ -77,6 +77,23 @@ fn set_in(node: &mut Value, parts: &[&str], path: &str, value: Value) -> Result<
     }
 }
 
+/// A value as a person types it after `PATH=`: TOML (`30`, `0.5`, `"waitlist"`, `true`),
+/// or else the text itself (`waitlist`).
+///
+/// ```
+/// use slotsim::scenario::paths::value_from_text;
+///
+/// assert_eq!(value_from_text("30"), toml::Value::Integer(30));
+/// assert_eq!(value_from_text(" waitlist "), toml::Value::String("waitlist".into()));
+/// ```
+pub fn value_from_text(text: &str) -> Value {
+    let text = text.trim();
+    toml::from_str::<Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| Value::String(text.to_string()))
+}
+
 /// The 1-based line on which the field at `path` is written in `src`, or its nearest
 /// written ancestor (an inline table, the table header), if the text shows it.
 pub fn locate(src: &str, path: &str) -> Option<usize> {

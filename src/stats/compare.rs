@@ -25,7 +25,7 @@ use std::str::FromStr;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 pub use super::metrics::{Better, MetricInfo};
-use super::summary::quantile;
+use super::summary::{Metric, Summary, quantile};
 
 /// The confidence level used by `slotsim compare`.
 pub const LEVEL: f64 = 0.95;
@@ -332,6 +332,29 @@ pub struct CellSamples {
 }
 
 impl CellSamples {
+    /// The samples of one cell from its replications' summaries, `(seed, summary)`: every
+    /// metric of the registry in table order, undefined values left out (as a summary
+    /// table read back gives them).
+    pub fn from_summaries<'a>(
+        variant: &str,
+        grid: Vec<(String, String)>,
+        replications: impl IntoIterator<Item = (u64, &'a Summary)>,
+    ) -> Self {
+        let mut metrics: Vec<(String, Vec<(u64, f64)>)> =
+            Summary::metric_names().into_iter().map(|m| (m.to_string(), Vec::new())).collect();
+        for (seed, summary) in replications {
+            for ((_, metric), (_, samples)) in summary.metrics().into_iter().zip(&mut metrics) {
+                let value = match metric {
+                    Metric::Count(n) => Some(n as f64),
+                    Metric::Real(x) => x.filter(|x| x.is_finite()),
+                    Metric::Day(d) => d.map(f64::from),
+                };
+                samples.extend(value.map(|x| (seed, x)));
+            }
+        }
+        Self { variant: variant.to_string(), grid, metrics }
+    }
+
     /// The grid point as `path=value;…`, or empty.
     pub fn grid_label(&self) -> String {
         grid_label(&self.grid)

@@ -208,6 +208,10 @@ pub fn cell_at(
 /// The cell of `variant` with each `(path, value)` of `sets` applied (paths may hold `*`),
 /// labelled with the paths as written: what `slotsim run --set` runs.
 ///
+/// A path without `*` is set as a variant's `set` sets it, so that a field the resolved
+/// scenario leaves out at its default (`allocation.urgent_share`) can be set; a name the
+/// scenario does not have is refused when the result is read, with the names allowed.
+///
 /// # Errors
 ///
 /// A path that does not exist, or a value the scenario rejects.
@@ -216,7 +220,11 @@ pub fn cell_with_sets(scenario: &Scenario, variant: &str, sets: &[(String, toml:
     let table: toml::Table = toml::from_str(&resolved.resolved_toml()).expect("a resolved scenario parses");
     let mut values = Vec::new();
     for (path, value) in sets {
-        let concrete = paths::expand(&table, path).map_err(|e| SearchError::Path(format!("`{path}`: {e}")))?;
+        let concrete = if path.split('.').any(|p| p == "*") {
+            paths::expand(&table, path).map_err(|e| SearchError::Path(format!("`{path}`: {e}")))?
+        } else {
+            vec![path.clone()]
+        };
         values.extend(concrete.into_iter().map(|p| (p, value.clone())));
     }
     let mut cell = Cell::new(scenario, variant, &GridPoint { values })?;
