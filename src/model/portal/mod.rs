@@ -578,12 +578,12 @@ impl<'a> Portal<'a> {
                 continue;
             }
             self.dirty &= !(1 << s);
+            // The fit the allocation ends with: the service's state once the instant is over.
+            let mut last;
             loop {
                 let lo = self.min_bookable_day(now);
                 let fit = self.calendars[s].fit(lo);
-                if s == 0 {
-                    self.note_bookable(fit.ordinary > 0, now);
-                }
+                last = fit;
                 match self.policies[s].next(now, fit, &mut self.policy_rng[s]) {
                     Next::Now(id) => {
                         self.book(id, s, now);
@@ -602,14 +602,17 @@ impl<'a> Portal<'a> {
             }
             // Booking marks the service changed again; this allocation has seen it.
             self.dirty &= !(1 << s);
+            if s == 0 {
+                self.note_bookable(last.ordinary > 0, now);
+            }
         }
         booked
     }
 
     /// Records whether a first-service slot is bookable by an ordinary party of one from
-    /// `now` on. Called with every fit the first service's allocation computes: every
+    /// `now` on. Called with the last fit of each allocation of the first service: every
     /// change to its calendar, and the day's start (the earliest bookable day moves), marks
-    /// it for allocation at that instant, and the last fit of the instant is its state.
+    /// it for allocation at that instant, and that fit is its state once the instant is over.
     #[inline]
     fn note_bookable(&mut self, bookable: bool, now: Time) {
         match (self.no_slot_since, bookable) {
