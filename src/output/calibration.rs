@@ -444,7 +444,8 @@ fn read_predictive(path: &Path) -> Result<Vec<Row>> {
                 lower: number(c[3]),
                 upper: number(c[4]),
                 none: c[2] == "none",
-                band: [number(c[5]), number(c[6]), number(c[7])],
+                // `none` (no slot bookable) stands above every number: the chart's top.
+                band: [5, 6, 7].map(|k| if c[k] == "none" { Some(f64::INFINITY) } else { number(c[k]) }),
             })
         })
         .collect())
@@ -531,9 +532,17 @@ fn predictive_svg(column: &str, rows: &[&Row]) -> Result<String> {
     let days: Vec<f64> = rows.iter().map(|r| crate::scenario::dates::parse_date(&r.date).unwrap_or(0) as f64).collect();
     let (x0, x1) =
         (days.iter().copied().fold(f64::INFINITY, f64::min), days.iter().copied().fold(f64::NEG_INFINITY, f64::max));
-    let top =
-        rows.iter().flat_map(|r| [r.observed, r.upper, r.lower, r.band[2]]).flatten().fold(0.0f64, f64::max).max(1e-9)
-            * 1.08;
+    // The axis reaches the 99th percentile of what is drawn, with room above: a launch
+    // day's rush (thousands of bookings on day one) would flatten the rest. Values beyond
+    // the top, and `none`, are drawn at the top.
+    let mut drawn: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| [r.observed, r.upper, r.lower, r.band[2]])
+        .flatten()
+        .filter(|v| v.is_finite())
+        .collect();
+    let top = crate::stats::summary::select_quantile(&mut drawn, 0.99).unwrap_or(1.0).max(1e-9) * 1.15;
+    let clip = |v: f64| v.min(top);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -553,8 +562,9 @@ fn predictive_svg(column: &str, rows: &[&Row]) -> Result<String> {
             .label_style((super::plots::FAMILY, 13))
             .draw()
             .map_err(draw_error)?;
-        let band: Vec<(f64, f64)> = days.iter().zip(rows).filter_map(|(&d, r)| Some((d, r.band[2]?))).collect();
-        let low: Vec<(f64, f64)> = days.iter().zip(rows).rev().filter_map(|(&d, r)| Some((d, r.band[0]?))).collect();
+        let band: Vec<(f64, f64)> = days.iter().zip(rows).filter_map(|(&d, r)| Some((d, clip(r.band[2]?)))).collect();
+        let low: Vec<(f64, f64)> =
+            days.iter().zip(rows).rev().filter_map(|(&d, r)| Some((d, clip(r.band[0]?)))).collect();
         let shade = RGBColor(0, 114, 178);
         chart
             .draw_series(std::iter::once(Polygon::new(
@@ -564,14 +574,14 @@ fn predictive_svg(column: &str, rows: &[&Row]) -> Result<String> {
             .map_err(draw_error)?;
         chart
             .draw_series(LineSeries::new(
-                days.iter().zip(rows).filter_map(|(&d, r)| Some((d, r.band[1]?))),
+                days.iter().zip(rows).filter_map(|(&d, r)| Some((d, clip(r.band[1]?)))),
                 shade.stroke_width(2),
             ))
             .map_err(draw_error)?;
         let ink = RGBColor(213, 94, 0);
         chart
             .draw_series(
-                days.iter().zip(rows).filter_map(|(&d, r)| Some(Circle::new((d, r.observed?), 2, ink.filled()))),
+                days.iter().zip(rows).filter_map(|(&d, r)| Some(Circle::new((d, clip(r.observed?)), 2, ink.filled()))),
             )
             .map_err(draw_error)?;
         chart
