@@ -414,7 +414,7 @@ fn table_html(c: &Comparison) -> String {
                 h,
                 "<tr data-metric=\"{m}\"><th scope=\"row\">{label} <code>{m}</code><br><small>{unit}, {better}</small></th><td class=\"num\" data-cell=\"{ORIGINAL}\">{file}</td><td class=\"num\" data-cell=\"{EDITED}\">{edited_value}</td><td class=\"num {class}\" data-cell=\"difference\">{diff}</td><td class=\"{class}\">{sentence}</td></tr>",
                 m = escape(metric),
-                label = escape(&edited.info.label),
+                label = escape(edited.info.label),
                 unit = escape(edited.info.unit),
                 better = better_text(edited.info.better),
                 file = escape(&cell(file)),
