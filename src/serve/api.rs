@@ -397,45 +397,45 @@ fn verdict_class(v: Verdict) -> &'static str {
 
 /// The comparison as the page's table: headline metrics first, then the others folded.
 fn table_html(c: &Comparison) -> String {
-    let mut h = String::new();
     let header = format!(
         "<thead><tr><th>metric</th><th>{ORIGINAL}: mean ± 95% half-width</th><th>{EDITED}: mean ± 95% half-width</th><th>difference ({EDITED} − {ORIGINAL}), 95% interval</th><th>verdict</th></tr></thead>"
     );
-    let rows = |metrics: &mut dyn Iterator<Item = &str>, h: &mut String| {
-        for metric in metrics {
-            let (Some(file), Some(edited)) = (row(c, 0, metric), row(c, 1, metric)) else { continue };
-            let cell = |r: &crate::stats::compare::Row| r.estimate.as_ref().map_or("–".to_string(), mean_pm);
-            let difference = edited.difference.as_ref();
-            let (diff, class) = match difference.and_then(|d| d.estimate.map(|e| (e, d.verdict))) {
-                Some((e, v)) => (format!("{} {}", signed(&e), interval(&e)), verdict_class(v)),
-                None => ("–".to_string(), "same"),
-            };
-            let _ = write!(
-                h,
-                "<tr data-metric=\"{m}\"><th scope=\"row\">{label} <code>{m}</code><br><small>{unit}, {better}</small></th><td class=\"num\" data-cell=\"{ORIGINAL}\">{file}</td><td class=\"num\" data-cell=\"{EDITED}\">{edited_value}</td><td class=\"num {class}\" data-cell=\"difference\">{diff}</td><td class=\"{class}\">{sentence}</td></tr>",
-                m = escape(metric),
-                label = escape(edited.info.label),
-                unit = escape(edited.info.unit),
-                better = better_text(edited.info.better),
-                file = escape(&cell(file)),
-                edited_value = escape(&cell(edited)),
-                diff = escape(&diff),
-                sentence = escape(&verdict_sentence(c, edited).unwrap_or_default()),
-            );
-        }
-    };
-    let _ = write!(h, "<table class=\"results\" id=\"headline\">{header}<tbody>");
-    rows(&mut SUMMARY_METRICS.into_iter(), &mut h);
+    let mut h = format!("<table class=\"results\" id=\"headline\">{header}<tbody>");
+    metric_rows(&mut h, c, SUMMARY_METRICS);
     h.push_str("</tbody></table>");
-    let others: Vec<&str> =
-        crate::output::comparison::metric_order(c).into_iter().filter(|m| !SUMMARY_METRICS.contains(m)).collect();
+    let others = crate::output::comparison::metric_order(c).into_iter().filter(|m| !SUMMARY_METRICS.contains(m));
     let _ = write!(
         h,
         "<details><summary>Every metric</summary><table class=\"results\" id=\"all-metrics\">{header}<tbody>"
     );
-    rows(&mut others.into_iter(), &mut h);
+    metric_rows(&mut h, c, others);
     h.push_str("</tbody></table></details>");
     h
+}
+
+/// One row per metric: the file's mean, the edited mean, the paired difference and the
+/// verdict in words, each marked with its metric and column for the page's tests.
+fn metric_rows<'a>(h: &mut String, c: &Comparison, metrics: impl IntoIterator<Item = &'a str>) {
+    let mean = |r: &crate::stats::compare::Row| r.estimate.as_ref().map_or("–".to_string(), mean_pm);
+    for metric in metrics {
+        let (Some(file), Some(edited)) = (row(c, 0, metric), row(c, 1, metric)) else { continue };
+        let (difference, class) = match edited.difference.as_ref().and_then(|d| d.estimate.map(|e| (e, d.verdict))) {
+            Some((e, v)) => (format!("{} {}", signed(&e), interval(&e)), verdict_class(v)),
+            None => ("–".to_string(), "same"),
+        };
+        let _ = write!(
+            h,
+            "<tr data-metric=\"{m}\"><th scope=\"row\">{label} <code>{m}</code><br><small>{unit}, {better}</small></th><td class=\"num\" data-cell=\"{ORIGINAL}\">{file}</td><td class=\"num\" data-cell=\"{EDITED}\">{edited_mean}</td><td class=\"num {class}\" data-cell=\"difference\">{difference}</td><td class=\"{class}\">{sentence}</td></tr>",
+            m = escape(metric),
+            label = escape(edited.info.label),
+            unit = escape(edited.info.unit),
+            better = better_text(edited.info.better),
+            file = escape(&mean(file)),
+            edited_mean = escape(&mean(edited)),
+            difference = escape(&difference),
+            sentence = escape(&verdict_sentence(c, edited).unwrap_or_default()),
+        );
+    }
 }
 
 /// `POST /api/optimize`: the fewest slots per band of the first service so that the mean

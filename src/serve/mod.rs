@@ -35,7 +35,7 @@ pub const MAX_REPLICATIONS: u64 = 200;
 /// Most bytes of a request's body.
 pub const MAX_BODY: usize = 64 * 1024;
 /// Replications of the page's default run: an answer in a few seconds on two cores.
-pub const DEFAULT_REPLICATIONS: u64 = 20;
+pub const DEFAULT_REPLICATIONS: u64 = 30;
 
 /// The scenario served, as the page and the JSON interface see it.
 #[derive(Debug)]

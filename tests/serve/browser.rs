@@ -225,4 +225,29 @@ fn the_page_runs_an_edit_and_shows_what_run_computes() {
     if let Some(path) = std::env::var_os("SLOTSIM_SCREENSHOT") {
         std::fs::write(path, browser.screenshot()).unwrap();
     }
+
+    // Cancel: a long run (a year of the embassy, 2 × 200 replications) stops on the server.
+    let embassy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/embassy.toml")).unwrap();
+    let (long, _) = super::server(&scratch("browser-cancel"), &embassy);
+    browser.go(&url(long.addr(), "/"));
+    browser.wait_for("return document.body.dataset.ready", 20);
+    browser.type_into("#replications", "200");
+    browser.click("#run");
+    browser.wait_for(
+        "const t = document.getElementById('progress-text').textContent; return t.includes('of 400') ? t : null;",
+        30,
+    );
+    assert!(long.runs_under_way() > 0);
+    browser.click("#cancel");
+    browser.wait_for(
+        "const t = document.getElementById('progress-text').textContent; return t === 'cancelled' ? t : null;",
+        10,
+    );
+    let cancelled = Instant::now();
+    while long.runs_under_way() > 0 {
+        // The whole run takes some 20 s (dev profile); a stopped one ends within a replication.
+        assert!(cancelled.elapsed() < Duration::from_secs(5), "the run went on after Cancel");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(browser.script("return document.getElementById('results').hidden"), true);
 }

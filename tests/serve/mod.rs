@@ -323,6 +323,8 @@ fn runs_at_once_and_a_dropped_connection_stops_its_run() {
     });
     assert_eq!((a.0, b.0), (200, 200));
     assert_eq!(a.1, b.1, "two runs at once give what each gives alone");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(files, ["desk.toml"], "the server wrote nothing beside the scenario");
 
     // A long run, dropped after its first progress line: it stops.
     let long = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/embassy.toml")).unwrap();
@@ -347,8 +349,9 @@ fn runs_at_once_and_a_dropped_connection_stops_its_run() {
     drop(tcp);
     let dropped = Instant::now();
     while server.runs_under_way() > 0 {
-        // 400 replications of a year of the embassy take minutes; stopping takes one.
-        assert!(dropped.elapsed() < Duration::from_secs(30), "the run went on after its connection closed");
+        // 400 replications of a year of the embassy take some 20 s on two cores (dev
+        // profile); a stopped run ends after the replications under way.
+        assert!(dropped.elapsed() < Duration::from_secs(5), "the run went on after its connection closed");
         std::thread::sleep(Duration::from_millis(50));
     }
     server.stop().unwrap();
