@@ -310,6 +310,50 @@ fn optimize_from_the_page_answers_as_the_command_line() {
     }
 }
 
+/// With a calibration's posterior loaded (`serve --posterior DIR`), the capacity question
+/// asked from the page draws the fitted field seed by seed, as `optimize --posterior` does,
+/// and says which share of the variance comes from it.
+#[test]
+fn optimize_from_the_page_under_a_posterior_answers_as_the_command_line() {
+    let dir = scratch("optimize-posterior");
+    let post = dir.join("fit");
+    std::fs::create_dir_all(&post).unwrap();
+    std::fs::write(post.join("posterior.csv"), "draw,weight,demand.arrivals_per_day\n0,1,20\n1,2,25\n2,1,30\n")
+        .unwrap();
+    let path = dir.join("desk.toml");
+    std::fs::write(&path, SCENARIO).unwrap();
+    let name = path.display().to_string();
+    let mut app = App::new(name.clone(), Scenario::from_toml_str(SCENARIO).unwrap(), 0);
+    app.posterior = Some(std::sync::Arc::new(slotsim::output::calibration::read_posterior(&post).unwrap()));
+    let server = slotsim::serve::start(app, "127.0.0.1:0".parse().unwrap()).expect("the server starts");
+    let request = json!({ "lo": 5, "hi": 40, "days": 25, "max_replications": 40 });
+    let lines = stream(server.addr(), "/api/optimize", &request);
+    let answer: Vec<String> =
+        lines.last().unwrap()["answer"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
+    assert!(answer.iter().any(|l| l.contains("under the calibration's posterior")), "{answer:?}");
+    let out = dir.join("cli").display().to_string();
+    let post = post.display().to_string();
+    let o = slotsim(&[
+        "optimize",
+        &name,
+        "--vary",
+        "service.0.bands.*.slots=5..40",
+        "--target",
+        "lead_days_p90<=25",
+        "--max-replications",
+        "40",
+        "--posterior",
+        &post,
+        "--out",
+        &out,
+    ]);
+    let printed = String::from_utf8(o.stdout).unwrap();
+    assert!(o.status.success(), "{printed}{}", String::from_utf8_lossy(&o.stderr));
+    for line in &answer {
+        assert!(printed.contains(line.as_str()), "the command line did not print {line:?}:\n{printed}");
+    }
+}
+
 #[test]
 fn runs_at_once_and_a_dropped_connection_stops_its_run() {
     let dir = scratch("concurrent");
