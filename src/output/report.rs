@@ -60,7 +60,8 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-fn verdict_class(v: Verdict) -> &'static str {
+/// The CSS class of a verdict's cell: better, worse, changed (no better direction) or same.
+pub fn verdict_class(v: Verdict) -> &'static str {
     match v {
         Verdict::Better => "better",
         Verdict::Worse => "worse",

@@ -19,14 +19,14 @@ use serde_json::{Value, json};
 
 use super::{App, DEFAULT_REPLICATIONS, MAX_BODY, MAX_REPLICATIONS};
 use crate::output::comparison::{better_text, interval, mean_pm, row, signed, verdict_sentence};
-use crate::output::report::{SUMMARY_METRICS, escape};
+use crate::output::report::{SUMMARY_METRICS, escape, verdict_class};
 use crate::output::tables::{csv_json_rows, summary_frame};
 use crate::output::whatif::{EDITED, ORIGINAL, WhatIfResults, daily_csv, summary_csv};
 use crate::runner::search::{self, OptimizeProblem, OptimizeQuestion, SearchError};
 use crate::runner::whatif::WhatIf;
 use crate::runner::{Finish, Plan, collect};
 use crate::scenario::paths::value_from_text;
-use crate::stats::compare::{Comparison, Verdict};
+use crate::stats::compare::Comparison;
 use crate::stats::sequential::Looks;
 
 /// A request refused: status 400 and the message, with the path of the field at fault
@@ -384,15 +384,6 @@ fn finished(
             plan.seed_start, plan.replications, plan.seed_start
         ),
     }))
-}
-
-fn verdict_class(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Better => "better",
-        Verdict::Worse => "worse",
-        Verdict::Higher | Verdict::Lower => "changed",
-        Verdict::NoDifference | Verdict::Undetermined | Verdict::NoData => "same",
-    }
 }
 
 /// The comparison as the page's table: headline metrics first, then the others folded.
