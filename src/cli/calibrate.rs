@@ -138,15 +138,14 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     if !missing.is_empty() {
         let progress = Progress::bar((missing.len() * CHUNK).min(n) as u64);
-        let done = std::sync::atomic::AtomicUsize::new(0);
+        let mut done = 0;
         // A few chunks at a time: every core busy, and a chunk on disk as soon as its
         // batch is through (an interrupted fit resumes from there).
         for batch in missing.chunks(threads.max(1) * 2) {
             let ranges: Vec<std::ops::Range<usize>> =
                 batch.iter().map(|&c| c * CHUNK..((c + 1) * CHUNK).min(n)).collect();
-            let flat: Vec<usize> = ranges.iter().flat_map(Clone::clone).collect();
-            let before = done.load(Ordering::Relaxed);
-            let simulated = simulate_list(&problem, &flat, threads, &stop, &|k| progress.set((before + k) as u64))?;
+            let members = ranges.iter().flat_map(Clone::clone);
+            let simulated = problem.simulate_members(members, threads, &stop, &|k| progress.set((done + k) as u64))?;
             let Some(members) = simulated else {
                 progress.finish();
                 eprintln!(
@@ -160,7 +159,7 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<ExitCode> {
                 files::write_chunk(&files::chunk_path(out, c), &members[at..at + r.len()])?;
                 at += r.len();
             }
-            done.fetch_add(flat.len(), Ordering::Relaxed);
+            done += members.len();
         }
         progress.finish();
     }
@@ -220,7 +219,7 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<ExitCode> {
     files::write_posterior(&out.join("posterior.csv"), &problem, &fit)?;
     files::write_predictive(&out.join("predictive.csv"), &problem, &points)?;
     let fitted = files::fitted_toml(&problem, &fit)?;
-    crate::output::files::write_atomic(&out.join("fitted.toml"), |w| Ok(w.write_all(fitted.as_bytes())?))?;
+    crate::output::files::write_text(&out.join("fitted.toml"), &fitted)?;
     if let Some(run) = &coverage_run {
         let mut text = String::from("parameter,level,truths,held,held_low95,held_high95\n");
         for (p, s) in problem.parameters().iter().zip(run.shares()) {
@@ -228,7 +227,7 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<ExitCode> {
                 text.push_str(&format!("{},{level},{},{share},{lo},{hi}\n", p.path, run.truths));
             }
         }
-        crate::output::files::write_atomic(&out.join("coverage.csv"), |w| Ok(w.write_all(text.as_bytes())?))?;
+        crate::output::files::write_text(&out.join("coverage.csv"), &text)?;
     }
     let json = files::calibrate_json(&problem, &fit, &misfit, coverage_run.as_ref(), &command);
     write_json(&json, &out.join("calibrate.json"))?;
@@ -262,35 +261,6 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Simulates the listed members in parallel, in list order.
-fn simulate_list(
-    problem: &CalibrateProblem,
-    list: &[usize],
-    threads: usize,
-    stop: &std::sync::atomic::AtomicBool,
-    progress: &(dyn Fn(usize) + Sync),
-) -> Result<Option<Vec<Member>>> {
-    // The list is a union of whole chunks in order: consecutive ranges.
-    let (first, last) = (list[0], list[list.len() - 1]);
-    if last + 1 - first == list.len() {
-        return Ok(problem.simulate_members(first..last + 1, threads, stop, progress)?);
-    }
-    let mut out = Vec::with_capacity(list.len());
-    let mut start = 0;
-    while start < list.len() {
-        let mut end = start + 1;
-        while end < list.len() && list[end] == list[end - 1] + 1 {
-            end += 1;
-        }
-        match problem.simulate_members(list[start]..list[end - 1] + 1, threads, stop, progress)? {
-            Some(m) => out.extend(m),
-            None => return Ok(None),
-        }
-        start = end;
-    }
-    Ok(Some(out))
 }
 
 /// The directory of `--posterior`, read.

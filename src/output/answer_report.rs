@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::files::write_atomic;
+use super::files::write_text;
 use super::report::escape;
 
 /// Which answer a directory holds.
@@ -156,6 +156,6 @@ pub fn write_answer_report(dir: &Path, kind: AnswerKind, path: &Path) -> Result<
         serde_json::from_str(&text).with_context(|| format!("{} is not slotsim's answer file", path.display()))?;
     let html = render(kind, &value);
     let out = dir.join("report.html");
-    write_atomic(&out, |w| Ok(std::io::Write::write_all(w, html.as_bytes())?))?;
+    write_text(&out, &html)?;
     Ok(out)
 }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use plotters::prelude::*;
 use serde_json::{Value, json};
 
-use super::files::write_atomic;
+use super::files::write_text;
 use super::report::escape;
 use crate::runner::VERSION;
 use crate::runner::calibrate::{CalibrateProblem, CoverageRun, Fit, Member, Misfit, Posterior, PredictivePoint};
@@ -70,7 +70,7 @@ pub fn open_reference(dir: &Path, identity: &str) -> Result<()> {
         return Ok(());
     }
     std::fs::create_dir_all(&reference).with_context(|| format!("cannot create {}", reference.display()))?;
-    write_atomic(&id_path, |w| Ok(std::io::Write::write_all(w, identity.as_bytes())?))
+    write_text(&id_path, identity)
 }
 
 /// Writes a chunk of members atomically: one line per member, `index`, its latent
@@ -89,7 +89,7 @@ pub fn write_chunk(path: &Path, members: &[Member]) -> Result<()> {
         }
         text.push('\n');
     }
-    write_atomic(path, |w| Ok(std::io::Write::write_all(w, text.as_bytes())?))
+    write_text(path, &text)
 }
 
 /// Reads a chunk written by [`write_chunk`] for `problem`.
@@ -138,7 +138,7 @@ pub fn write_posterior(path: &Path, problem: &CalibrateProblem, fit: &Fit) -> Re
         }
         text.push('\n');
     }
-    write_atomic(path, |w| Ok(std::io::Write::write_all(w, text.as_bytes())?))
+    write_text(path, &text)
 }
 
 fn csv_field(s: &str) -> String {
@@ -226,7 +226,7 @@ pub fn write_predictive(path: &Path, problem: &CalibrateProblem, points: &[Predi
             predicted(p.q95)
         );
     }
-    write_atomic(path, |w| Ok(std::io::Write::write_all(w, text.as_bytes())?))
+    write_text(path, &text)
 }
 
 /// `fitted.toml`: the fitted variant with the estimates set (with the file's variants
@@ -272,7 +272,6 @@ pub fn answer_lines(problem: &CalibrateProblem, fit: &Fit, misfit: &Misfit) -> V
     for (j, p) in problem.parameters().iter().enumerate() {
         let (lo, hi) = fit.posterior.interval90[j];
         let (lo50, hi50) = fit.posterior.interval50[j];
-        let _ = lo50;
         lines.push(format!(
             "{} is {} (90% credible interval {} to {}; 50%: {} to {}), fitted within {}..{}.",
             p.path,
@@ -522,7 +521,7 @@ pub fn render_report(dir: &Path) -> Result<String> {
 /// As [`render_report`], or I/O errors.
 pub fn write_report(dir: &Path, path: &Path) -> Result<()> {
     let page = render_report(dir)?;
-    write_atomic(path, |w| Ok(std::io::Write::write_all(w, page.as_bytes())?))
+    write_text(path, &page)
 }
 
 const SIZE: (u32, u32) = (1000, 380);

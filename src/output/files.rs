@@ -54,6 +54,15 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Res
     result.with_context(|| format!("writing {}", path.display()))
 }
 
+/// Writes `text` to `path` atomically (a page, a chart, a manifest, a small table).
+///
+/// # Errors
+///
+/// Any I/O error, with the path named; the target is then untouched.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomic(path, |w| Ok(w.write_all(text.as_bytes())?))
+}
+
 /// Writes a frame atomically in `format`.
 ///
 /// # Errors

@@ -21,7 +21,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::comparison::{better_text, row, tick};
-use super::files::write_atomic;
+use super::files::write_text;
 use super::results::DailyBands;
 use crate::stats::compare::{Band, Comparison, Estimate};
 
@@ -224,7 +224,7 @@ fn write_png(kind: Kind, p: &Inputs, path: &Path) -> Result<()> {
 
 fn write_svg(kind: Kind, p: &Inputs, path: &Path) -> Result<()> {
     let svg = svg_text(kind, p).with_context(|| format!("drawing {}", path.display()))?;
-    write_atomic(path, |w| Ok(std::io::Write::write_all(w, svg.as_bytes())?))
+    write_text(path, &svg)
 }
 
 fn svg_text(kind: Kind, p: &Inputs) -> Result<String> {

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use super::comparison::{
     better_text, by_grid_point, headline, interval, mean_pm, metric_order, row, signed, verdict_sentence,
 };
-use super::files::write_atomic;
+use super::files::write_text;
 use super::plots::Plot;
 use super::sweep_dir::Manifest;
 use crate::stats::compare::{Comparison, Verdict};
@@ -405,7 +405,7 @@ pub fn write_report(
         .collect::<Result<Vec<_>>>()?;
     let html = render(manifest, comparison, warnings, &figures);
     let path = dir.join("report.html");
-    write_atomic(&path, |w| Ok(std::io::Write::write_all(w, html.as_bytes())?))?;
+    write_text(&path, &html)?;
     Ok(path)
 }
 

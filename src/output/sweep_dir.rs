@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::files::{Format, concat_files, write_atomic, write_frame};
+use super::files::{Format, concat_files, write_frame, write_text};
 use super::tables::{daily_frame, summary_frame};
 use crate::runner::shard::Shard;
 use crate::runner::{CHUNK, Plan, Replication, Sink, VERSION};
@@ -157,7 +157,7 @@ impl Manifest {
 
     pub(super) fn write(&self, dir: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)?;
-        write_atomic(&dir.join("manifest.json"), |w| Ok(std::io::Write::write_all(w, text.as_bytes())?))
+        write_text(&dir.join("manifest.json"), &text)
     }
 }
 

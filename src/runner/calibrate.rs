@@ -336,27 +336,20 @@ impl CalibrateProblem {
     /// The first member that cannot be simulated.
     pub fn simulate_members(
         &self,
-        members: std::ops::Range<usize>,
+        members: impl IntoIterator<Item = usize>,
         threads: usize,
         stop: &AtomicBool,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Option<Vec<Member>>, CalibrateError> {
+        let members: Vec<usize> = members.into_iter().collect();
         let done = AtomicUsize::new(0);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool can be built");
-        let out: Vec<Option<Result<Member, CalibrateError>>> = pool.install(|| {
-            members
-                .into_par_iter()
-                .map_init(Workspace::default, |ws, i| {
-                    if stop.load(Ordering::Relaxed) {
-                        return None;
-                    }
-                    let m = self.member(i, ws);
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-                    Some(m)
-                })
-                .collect()
-        });
-        out.into_iter().collect::<Option<Result<Vec<_>, _>>>().transpose()
+        in_parallel(threads, &members, stop, |ws, &i| {
+            let m = self.member(i, ws);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            m
+        })
+        .map(|out| out.into_iter().collect())
+        .transpose()
     }
 
     /// The features of values at the entries and summaries: per observed column, the
@@ -424,23 +417,15 @@ impl CalibrateProblem {
         let n = self.question.predictive;
         let mut rng = Streams::<4>::new(self.question.seed_start).stream(Purpose::Predictive, 0);
         let picks = systematic(&fit.posterior.weights, n, rng.uniform());
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool can be built");
         let base = self.question.seed_start + self.question.simulations as u64;
-        let out: Vec<Option<Result<Member, CalibrateError>>> = pool.install(|| {
-            picks
-                .par_iter()
-                .enumerate()
-                .map_init(Workspace::default, |ws, (k, &d)| {
-                    if stop.load(Ordering::Relaxed) {
-                        return None;
-                    }
-                    // Draws hold values already rounded: their latent value is themselves.
-                    let latent = fit.posterior.draws[d].clone();
-                    Some(self.simulate(latent, base + k as u64, (self.question.simulations + k) as u64, ws))
-                })
-                .collect()
-        });
-        out.into_iter().collect::<Option<Result<Vec<_>, _>>>().transpose()
+        let picks: Vec<(usize, usize)> = picks.into_iter().enumerate().collect();
+        in_parallel(threads, &picks, stop, |ws, &(k, d)| {
+            // Draws hold values already rounded: their latent value is themselves.
+            let latent = fit.posterior.draws[d].clone();
+            self.simulate(latent, base + k as u64, (self.question.simulations + k) as u64, ws)
+        })
+        .map(|out| out.into_iter().collect())
+        .transpose()
     }
 
     /// The posterior predictive per observed entry and the misfit verdict.
@@ -521,28 +506,20 @@ impl CalibrateProblem {
     ) -> Result<Option<CoverageRun>, CalibrateError> {
         let base = self.question.seed_start + (self.question.simulations + self.question.predictive) as u64;
         let done = AtomicUsize::new(0);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool can be built");
         let streams = Streams::<4>::new(self.question.seed_start);
-        let out: Vec<Option<Result<Fitted, CalibrateError>>> = pool.install(|| {
-            (0..truths)
-                .into_par_iter()
-                .map_init(Workspace::default, |ws, k| {
-                    if stop.load(Ordering::Relaxed) {
-                        return None;
-                    }
-                    let mut rng = streams.stream(Purpose::Truth, k as u64);
-                    let latent: Vec<f64> = self.parameters.iter().map(|p| p.prior.from_unit(rng.uniform())).collect();
-                    let noise = (self.question.simulations + self.question.predictive + k) as u64;
-                    let result = self.simulate(latent, base + k as u64, noise, ws).map(|m| {
-                        let features = self.features(&fit.layout, &m.entries, &m.summaries);
-                        (self.values(&m.latent), fit.fitter.posterior(&features))
-                    });
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-                    Some(result)
-                })
-                .collect()
+        let truths: Vec<usize> = (0..truths).collect();
+        let out = in_parallel(threads, &truths, stop, |ws, &k| {
+            let mut rng = streams.stream(Purpose::Truth, k as u64);
+            let latent: Vec<f64> = self.parameters.iter().map(|p| p.prior.from_unit(rng.uniform())).collect();
+            let noise = (self.question.simulations + self.question.predictive + k) as u64;
+            let result = self.simulate(latent, base + k as u64, noise, ws).map(|m| {
+                let features = self.features(&fit.layout, &m.entries, &m.summaries);
+                (self.values(&m.latent), fit.fitter.posterior(&features))
+            });
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            result
         });
-        let Some(results) = out.into_iter().collect::<Option<Result<Vec<_>, _>>>().transpose()? else {
+        let Some(results) = out.map(|out| out.into_iter().collect::<Result<Vec<Fitted>, _>>()).transpose()? else {
             return Ok(None);
         };
         let p = self.parameters.len();
@@ -558,6 +535,24 @@ impl CalibrateProblem {
         }
         Ok(Some(CoverageRun { truths: results.len(), held, remote }))
     }
+}
+
+/// `f` on every item of `items`, on `threads` threads (0 = one per core), each thread with
+/// a workspace of its own; results in item order. `None` if `stop` was raised before
+/// every item was done.
+fn in_parallel<I: Sync, T: Send>(
+    threads: usize,
+    items: &[I],
+    stop: &AtomicBool,
+    f: impl Fn(&mut Workspace, &I) -> T + Sync,
+) -> Option<Vec<T>> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool can be built");
+    pool.install(|| {
+        items
+            .par_iter()
+            .map_init(Workspace::default, |ws, item| (!stop.load(Ordering::Relaxed)).then(|| f(ws, item)))
+            .collect()
+    })
 }
 
 /// A truth's fitted values and the posterior fitted to its series.
@@ -629,7 +624,6 @@ pub struct Layout {
     /// Per entry, the value standing for "within the bounds": the median of the table's
     /// values there (the bounds' midpoint if none fell there).
     imputed: Vec<f64>,
-    summaries: usize,
 }
 
 impl Layout {
@@ -671,8 +665,7 @@ impl Layout {
                 None => 0.0,
             })
             .collect();
-        let summaries = members.first().map_or(0, |m| m.summaries.len());
-        Self { blocks, bounds, imputed, summaries }
+        Self { blocks, bounds, imputed }
     }
 
     /// What features see of value `v` at entry `e`: for an entry observed within bounds,
@@ -696,7 +689,6 @@ impl Layout {
             }
             None => {
                 let s = &question.summaries[j - self.blocks.len()];
-                debug_assert!(j - self.blocks.len() < self.summaries);
                 format!("{} over the run", s.metric)
             }
         }
@@ -925,14 +917,15 @@ impl Posterior {
 /// replications.
 pub fn parameter_share(cell: &Cell, seed_start: u64, summaries: &[crate::stats::Summary], metric: &str) -> Option<f64> {
     let p = cell.posterior.as_ref()?;
-    let (x, y): (Vec<Vec<f64>>, Vec<f64>) = summaries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let v = metrics::value(s, metric)?;
-            Some((p.posterior.values(p.posterior.draw_for(seed_start + i as u64)).to_vec(), v))
-        })
-        .unzip();
+    let samples =
+        summaries.iter().enumerate().filter_map(|(i, s)| Some((seed_start + i as u64, metrics::value(s, metric)?)));
+    share_from_draws(&p.posterior, samples)
+}
+
+/// The adjusted R² of values on the fitted values of the draw each one's seed picked.
+fn share_from_draws(posterior: &Posterior, samples: impl Iterator<Item = (u64, f64)>) -> Option<f64> {
+    let (x, y): (Vec<Vec<f64>>, Vec<f64>) =
+        samples.map(|(seed, v)| (posterior.values(posterior.draw_for(seed)).to_vec(), v)).unzip();
     abc::explained_share(&x, &y)
 }
 
@@ -951,11 +944,7 @@ pub fn variance_shares(
                 .iter()
                 .map(|m| {
                     let samples = cell.metrics.iter().find(|(name, _)| name == m).map(|(_, s)| s.as_slice())?;
-                    let (x, y): (Vec<Vec<f64>>, Vec<f64>) = samples
-                        .iter()
-                        .map(|&(seed, v)| (posterior.values(posterior.draw_for(seed)).to_vec(), v))
-                        .unzip();
-                    abc::explained_share(&x, &y)
+                    share_from_draws(posterior, samples.iter().copied())
                 })
                 .collect();
             (cell.label(), shares)

@@ -181,17 +181,6 @@ pub fn integer_paths(scenario: &Scenario, variant: &str, path: &str) -> Result<V
 /// # Errors
 ///
 /// The scenario rejects the value (say, a negative slot count).
-/// Attaches `posterior` (if any) to `cell`.
-fn with_posterior(
-    mut cell: Cell,
-    posterior: Option<&std::sync::Arc<crate::runner::calibrate::Posterior>>,
-) -> Result<Cell, SearchError> {
-    if let Some(p) = posterior {
-        p.attach(&mut cell).map_err(|e| SearchError::Posterior(e.to_string()))?;
-    }
-    Ok(cell)
-}
-
 pub fn cell_at(
     scenario: &Scenario,
     variant: &str,
@@ -202,6 +191,17 @@ pub fn cell_at(
     let point = GridPoint { values: concrete.iter().map(|p| (p.clone(), toml::Value::Integer(value))).collect() };
     let mut cell = Cell::new(scenario, variant, &point)?;
     cell.point = GridPoint { values: vec![(path.to_string(), toml::Value::Integer(value))] };
+    Ok(cell)
+}
+
+/// Attaches `posterior` (if any) to `cell`.
+fn with_posterior(
+    mut cell: Cell,
+    posterior: Option<&std::sync::Arc<crate::runner::calibrate::Posterior>>,
+) -> Result<Cell, SearchError> {
+    if let Some(p) = posterior {
+        p.attach(&mut cell).map_err(|e| SearchError::Posterior(e.to_string()))?;
+    }
     Ok(cell)
 }
 
